@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../infra/runtime.js';
+import { pingMongo } from '../infra/mongo.js';
+import { pingRedis } from '../infra/redis.js';
+import { buildApp } from './app.js';
+
+export interface RoleHandle {
+  summary: string[];
+  close(): Promise<void>;
+}
+
+export async function buildRuntimeApp(rt: Runtime): Promise<FastifyInstance> {
+  return buildApp({
+    logger: rt.logger,
+    health: { checks: { mongo: () => pingMongo(rt.mongo), redis: () => pingRedis(rt.redis) } },
+  });
+}
+
+/** The `api` role: the HTTP server on HOST:PORT. */
+export async function startApi(rt: Runtime): Promise<RoleHandle & { app: FastifyInstance; url: string }> {
+  const app = await buildRuntimeApp(rt);
+  const url = await app.listen({ host: rt.config.http.host, port: rt.config.http.port });
+  return {
+    app,
+    url,
+    summary: [`HTTP: listening on ${url} (health ${url}/healthz, readiness ${url}/readyz)`],
+    close: () => app.close(),
+  };
+}

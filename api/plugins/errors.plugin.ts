@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { DomainError, type ErrorCode } from '../../core/shared/errors.js';
+
+/** The one place where domain error codes become HTTP statuses. */
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  already_exists: 409,
+  rate_limited: 429,
+  invalid_card_number: 400,
+  card_not_found: 404,
+  card_blocked: 423,
+  card_replaced: 410,
+  card_already_linked: 409,
+  member_not_found: 404,
+  member_exists: 409,
+  phone_invalid: 400,
+  consent_required: 422,
+  insufficient_points: 422,
+  redeem_limit_exceeded: 422,
+  idempotency_conflict: 409,
+  purchase_not_found: 404,
+  refund_exceeds_receipt: 422,
+  store_not_found: 404,
+  concurrent_update: 409,
+};
+
+export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {
+  return { error: { code, message, ...(details && Object.keys(details).length > 0 ? { details } : {}) } };
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | DomainError | Error, req, reply) => {
+    if (err instanceof DomainError) {
+      return reply.status(STATUS[err.code]).send(errorBody(err.code, err.message, err.details));
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      return reply.status(400).send(errorBody('validation_failed', fe.message));
+    }
+    if (fe.statusCode === 429) {
+      return reply.status(429).send(errorBody('rate_limited', 'Too many requests'));
+    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      // Malformed JSON, wrong content type, body too large: the client's fault, stated plainly.
+      const code = fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : fe.statusCode === 413 ? 'payload_too_large' : 'bad_request';
+      return reply.status(fe.statusCode).send(errorBody(code, fe.message));
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(errorBody('internal', 'Internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `No route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
+}

@@ -1,0 +1,33 @@
+import mongoose, { type Connection } from 'mongoose';
+import { withTimeout } from './timeout.js';
+
+export type { Connection };
+
+/** Connects with a bounded server selection, so a wrong MONGODB_URL fails fast and clearly. */
+export async function connectMongo(url: string, dbName: string, timeoutMs: number): Promise<Connection> {
+  const conn = mongoose.createConnection(url, {
+    dbName,
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    // Indexes are built explicitly by each repository's init(), not lazily on first use.
+    autoIndex: false,
+    autoCreate: true,
+  });
+  try {
+    await conn.asPromise();
+  } catch (err) {
+    await conn.close(true).catch(() => undefined);
+    throw new Error(`Cannot reach MongoDB at ${redactUrl(url)} within ${timeoutMs} ms: ${(err as Error).message}`);
+  }
+  return conn;
+}
+
+export async function pingMongo(conn: Connection): Promise<void> {
+  const db = conn.db;
+  if (!db || conn.readyState !== mongoose.ConnectionStates.connected) throw new Error('mongo not connected');
+  await withTimeout(db.command({ ping: 1 }), 1500, 'mongo ping timed out');
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

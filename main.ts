@@ -1,0 +1,75 @@
+import { performance } from 'node:perf_hooks';
+import { startApi } from './api/api.role.js';
+import { startBots } from './bots/bots.role.js';
+import { ConfigError, loadConfig, ROLES, type Config, type Role } from './core/config.js';
+import { createLogger } from './infra/logger.js';
+import { startRuntime } from './infra/runtime.js';
+import { createShutdown } from './infra/shutdown.js';
+import { startWorkers } from './workers/worker.role.js';
+
+function readConfig(): Config {
+  try {
+    const config = loadConfig(process.env);
+    const arg = process.argv[2];
+    if (arg === undefined) return config;
+    if (!(ROLES as readonly string[]).includes(arg)) {
+      throw new ConfigError([{ variable: 'role argument', message: `"${arg}" is not one of ${ROLES.join(', ')}` }]);
+    }
+    return { ...config, role: arg as Role };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  const shutdown = createShutdown(logger, config.shutdownTimeoutMs);
+  shutdown.installSignalHandlers();
+  const crash = (err: unknown): void => {
+    logger.fatal({ err }, 'crashed');
+    void shutdown.run('crash', 1).then((code) => process.exit(code || 1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  const lines: string[] = [];
+  try {
+    const rt = await startRuntime(config, logger, shutdown, { print: (l) => lines.push(l) });
+    const { role } = config;
+    lines.push(
+      `Role: ${role}`,
+      `MongoDB: ${rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL' : `embedded ${rt.endpoints.mongo.source} on ${rt.endpoints.mongo.url}`} (db "${config.mongo.db}")`,
+      `Redis: ${rt.endpoints.redis.source === 'external' ? 'REDIS_URL' : `embedded redis-server on ${rt.endpoints.redis.url}`}`,
+    );
+    // Started worker → bots → api, so shutdown (reverse order) stops intake first.
+    if (role === 'all' || role === 'worker') {
+      const w = await startWorkers(rt);
+      shutdown.add('workers', () => w.close());
+      lines.push(...w.summary);
+    }
+    if (role === 'all' || role === 'bots') {
+      const b = await startBots(rt);
+      shutdown.add('bots', () => b.close());
+      lines.push(...b.summary);
+    }
+    if (role === 'all' || role === 'api') {
+      const a = await startApi(rt);
+      shutdown.add('http', () => a.close());
+      lines.push(...a.summary);
+    }
+  } catch (err) {
+    console.error(`Start-up failed: ${(err as Error).message}`);
+    const code = await shutdown.run('start-up failed', 1);
+    process.exit(code || 1);
+  }
+  lines.push(`Ready in ${Math.round(performance.now() - started)} ms. Ctrl-C to stop.`);
+  console.log(lines.map((l) => `  ${l}`).join('\n'));
+}
+
+void main();

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../core/config.js';
+import { runMain } from '../helpers/process.js';
+
+describe('config', () => {
+  it('gives safe defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 3000, publicUrl: 'http://127.0.0.1:3000' });
+    expect(c.mongo.kind).toBe('embedded');
+    expect(c.redis.kind).toBe('embedded');
+    expect(c.role).toBe('all');
+    expect(c.telegram).toEqual({ enabled: false, reason: 'no TELEGRAM_BOT_TOKEN' });
+  });
+
+  it('treats empty strings as unset and takes external servers from URLs', () => {
+    const c = loadConfig({ MONGODB_URL: 'mongodb://db:27017/x', REDIS_URL: 'redis://r:6379', ADMIN_TOKEN: '' });
+    expect(c.mongo).toMatchObject({ kind: 'external', url: 'mongodb://db:27017/x' });
+    expect(c.redis).toEqual({ kind: 'external', url: 'redis://r:6379' });
+    expect(c.adminToken).toBeUndefined();
+  });
+
+  it('names every bad variable at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', MONGODB_URL: 'postgres://x', LOG_LEVEL: 'loud', ROLE: 'cook', ADMIN_TOKEN: 'short' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const vars = (err as ConfigError).problems.map((p) => p.variable).sort();
+    expect(vars).toEqual(['ADMIN_TOKEN', 'LOG_LEVEL', 'MONGODB_URL', 'PORT', 'ROLE']);
+  });
+
+  it('requires a webhook secret with a webhook URL, and an admin token in production', () => {
+    expect(() =>
+      loadConfig({ TELEGRAM_BOT_TOKEN: '123456:' + 'A'.repeat(30), TELEGRAM_WEBHOOK_URL: 'https://x.example/tg', NODE_ENV: 'production' }),
+    ).toThrow(/TELEGRAM_WEBHOOK_SECRET[\s\S]*ADMIN_TOKEN/);
+    const c = loadConfig({ TELEGRAM_BOT_TOKEN: '123456:' + 'A'.repeat(30) });
+    expect(c.telegram).toMatchObject({ enabled: true, mode: { kind: 'polling' } });
+  });
+
+  it('the start command exits 1 naming every bad variable, before anything connects', async () => {
+    const r = await runMain({ PORT: '-1', REDIS_URL: 'http://nope', MONGODB_URL: 'mongodb://127.0.0.1:1/x' }, { until: 'exit', timeoutMs: 15_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/PORT/);
+    expect(r.stderr).toMatch(/REDIS_URL/);
+    expect(r.stderr).not.toMatch(/Cannot reach/);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { listeningUrl, pidsMentioning, runMain } from '../helpers/process.js';
+
+/** These start the real entry point with embedded FerretDB and redis-server, as `npm start` does. */
+describe('process lifecycle', () => {
+  it('starts on embedded servers, is ready, and Ctrl-C exits 0 within 10 s leaving no child behind', async () => {
+    const run = await runMain({}, { until: 'ready', timeoutMs: 40_000 });
+    const dataDir = /kept in (\S+)\/admin-token/.exec(run.stdout)?.[1];
+    expect(dataDir).toBeTruthy();
+    expect(run.stdout).toMatch(/MongoDB: embedded ferretdb/);
+    expect(run.stdout).toMatch(/Telegram: off, no TELEGRAM_BOT_TOKEN/);
+    const url = listeningUrl(run.stdout);
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await pidsMentioning(dataDir!)).length).toBeGreaterThanOrEqual(2);
+
+    const t0 = Date.now();
+    run.child.kill('SIGINT');
+    const code = await run.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await pidsMentioning(dataDir!)).toEqual([]);
+  }, 60_000);
+
+  it('a crash (SIGKILL) of the process still stops the embedded servers', async () => {
+    const run = await runMain({}, { until: 'ready', timeoutMs: 40_000 });
+    const dataDir = /kept in (\S+)\/admin-token/.exec(run.stdout)?.[1]!;
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const deadline = Date.now() + 5000;
+    let left = await pidsMentioning(dataDir);
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await pidsMentioning(dataDir);
+    }
+    expect(left).toEqual([]);
+  }, 60_000);
+
+  it('an unreachable MONGODB_URL fails clearly with a non-zero exit within 15 s', async () => {
+    const t0 = Date.now();
+    const run = await runMain({ MONGODB_URL: 'mongodb://127.0.0.1:1/x', MONGODB_CONNECT_TIMEOUT_MS: '3000' }, { until: 'exit', timeoutMs: 15_000 });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/Cannot reach MongoDB at mongodb:\/\/127\.0\.0\.1:1\/x/);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  }, 20_000);
+});
