@@ -25,7 +25,7 @@ describe('process lifecycle', () => {
 
   it('a crash (SIGKILL) of the process still stops the embedded servers', async () => {
     const run = await runMain({}, { until: 'ready', timeoutMs: 40_000 });
-    const dataDir = /kept in (\S+)\/admin-token/.exec(run.stdout)?.[1]!;
+    const dataDir = /kept in (\S+)\/admin-token/.exec(run.stdout)?.[1] ?? 'missing-data-dir';
     run.child.kill('SIGKILL');
     await run.exited;
     const deadline = Date.now() + 5000;

@@ -41,8 +41,8 @@ export async function runMain(
       }),
     ),
   };
-  child.stdout!.on('data', (c: Buffer) => (run.stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (run.stderr += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (run.stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (run.stderr += c.toString()));
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     if (run.code !== null || child.signalCode) return run;

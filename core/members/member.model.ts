@@ -1,0 +1,111 @@
+import { Schema, type Types, type Connection, type Model } from 'mongoose';
+
+export const CHANNELS = ['telegram', 'vk', 'twitch', 'console', 'till', 'admin'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export const MEMBER_STATUSES = ['active', 'blocked', 'erased'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+export interface MemberDoc {
+  _id: Types.ObjectId;
+  /** E.164; an erased member keeps `erased:<id>` so the unique index still holds. */
+  phone: string;
+  name: string;
+  language: 'ru' | 'en';
+  consent: { at: Date; version: string } | null;
+  status: MemberStatus;
+  /** The programme card (one per member, whatever channels they come from). */
+  cardNumber: string | null;
+  referralCode: string;
+  referrerId: string | null;
+  /** Channel the member joined through (drives the card prefix and reports). */
+  joinedVia: Channel;
+  storeId: string | null;
+  /** Marketing opt-in per channel; transactional notices follow `notifications`. */
+  optIn: Partial<Record<Channel | 'wallet', boolean>>;
+  notifications: boolean;
+  roles: string[];
+  birthday: Date | null;
+  registeredAt: Date | null;
+  erasedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const memberSchema = new Schema<MemberDoc>(
+  {
+    phone: { type: String, required: true },
+    name: { type: String, required: true, maxlength: 100 },
+    language: { type: String, enum: ['ru', 'en'], default: 'ru' },
+    consent: { type: Schema.Types.Mixed, default: null },
+    status: { type: String, enum: MEMBER_STATUSES, default: 'active' },
+    cardNumber: { type: String, default: null },
+    referralCode: { type: String, required: true },
+    referrerId: { type: String, default: null },
+    joinedVia: { type: String, enum: CHANNELS, required: true },
+    storeId: { type: String, default: null },
+    optIn: { type: Schema.Types.Mixed, default: {} },
+    notifications: { type: Boolean, default: true },
+    roles: { type: [String], default: [] },
+    birthday: { type: Date, default: null },
+    registeredAt: { type: Date, default: null },
+    erasedAt: { type: Date, default: null },
+  },
+  { timestamps: true, collection: 'members', versionKey: false },
+);
+memberSchema.index({ phone: 1 }, { unique: true });
+memberSchema.index({ referralCode: 1 }, { unique: true });
+memberSchema.index({ referrerId: 1 });
+
+/**
+ * A channel identity (`telegram:<user id>`, `vk:<id>` …) → member. A collection of its own
+ * because `_id` is unique for free, while a unique index over optional fields of the member
+ * would need partial indexes, which FerretDB v1 lacks.
+ */
+export interface IdentityDoc {
+  _id: string;
+  memberId: string;
+  createdAt: Date;
+}
+const identitySchema = new Schema<IdentityDoc>(
+  { _id: { type: String, required: true }, memberId: { type: String, required: true }, createdAt: { type: Date, required: true } },
+  { collection: 'member_identities', versionKey: false },
+);
+identitySchema.index({ memberId: 1 });
+
+/** Plastic cards a store already handed out: number → the member's programme card. */
+export interface CardAliasDoc {
+  _id: string;
+  card: string | null;
+  importedAt: Date;
+  linkedAt: Date | null;
+}
+const aliasSchema = new Schema<CardAliasDoc>(
+  { _id: { type: String, required: true }, card: { type: String, default: null }, importedAt: Date, linkedAt: { type: Date, default: null } },
+  { collection: 'card_aliases', versionKey: false },
+);
+
+/** Referral bonuses granted per referrer and month, for the monthly cap. */
+export interface ReferralCounterDoc {
+  _id: string;
+  count: number;
+  invitees: string[];
+}
+const referralCounterSchema = new Schema<ReferralCounterDoc>(
+  { _id: String, count: Number, invitees: [String] },
+  { collection: 'referral_counters', versionKey: false },
+);
+
+export type MemberModel = Model<MemberDoc>;
+export type IdentityModel = Model<IdentityDoc>;
+export type CardAliasModel = Model<CardAliasDoc>;
+export type ReferralCounterModel = Model<ReferralCounterDoc>;
+
+export function memberModels(conn: Connection) {
+  return {
+    Members: (conn.models.Member as MemberModel | undefined) ?? conn.model<MemberDoc>('Member', memberSchema),
+    Identities: (conn.models.MemberIdentity as IdentityModel | undefined) ?? conn.model<IdentityDoc>('MemberIdentity', identitySchema),
+    Aliases: (conn.models.CardAlias as CardAliasModel | undefined) ?? conn.model<CardAliasDoc>('CardAlias', aliasSchema),
+    ReferralCounters:
+      (conn.models.ReferralCounter as ReferralCounterModel | undefined) ?? conn.model<ReferralCounterDoc>('ReferralCounter', referralCounterSchema),
+  };
+}
