@@ -37,7 +37,7 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
       await settingsRepo.current();
     },
     /** The recovery pass: finishes movements, purchases and refunds a crash left half-done. */
-    async recover(olderThanMs = 30_000): Promise<{ entries: { completed: number; voided: number }; purchases: number; refunds: number }> {
+    async recover(olderThanMs = 30_000): Promise<{ entries: { completed: number; voided: number; left: number }; purchases: number; refunds: number }> {
       const entries = await ledger.recover(olderThanMs);
       const ops = await purchases.recover(olderThanMs);
       return { entries, ...ops };

@@ -4,9 +4,19 @@ import { withTimeout } from './timeout.js';
 export type { Connection };
 
 /** Connects with a bounded server selection, so a wrong MONGODB_URL fails fast and clearly. */
-export async function connectMongo(url: string, dbName: string, timeoutMs: number): Promise<Connection> {
+/**
+ * FerretDB's SQLite backend answers concurrent writes from several connections with
+ * SQLITE_BUSY, so against it we use one connection (requests still interleave, they are just
+ * sent one at a time). MongoDB gets the driver's normal pool.
+ */
+export function poolSizeFor(source: string): number | undefined {
+  return source === 'ferretdb' ? 1 : undefined;
+}
+
+export async function connectMongo(url: string, dbName: string, timeoutMs: number, opts: { maxPoolSize?: number | undefined } = {}): Promise<Connection> {
   const conn = mongoose.createConnection(url, {
     dbName,
+    ...(opts.maxPoolSize ? { maxPoolSize: opts.maxPoolSize } : {}),
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
     // Indexes are built explicitly by each repository's init(), not lazily on first use.

@@ -22,3 +22,8 @@ export type DomainEvent =
 export type DomainEventType = DomainEvent['type'];
 /** BullMQ queue the outbox relay feeds; consumers (notifications, wallet) read from it. */
 export const DOMAIN_EVENTS_QUEUE = 'domain-events';
+
+/** BullMQ job ids may not contain ':' (its key separator); event ids (ledger keys) do. */
+export function jobIdFor(eventId: string): string {
+  return eventId.replaceAll(':', '|');
+}

@@ -1,4 +1,4 @@
-import { Schema, type Types, type Connection, type Model } from 'mongoose';
+import { Schema, type Connection, type Model } from 'mongoose';
 import { ENTRY_TYPES, type EntryType, type MovementEffect, type MovementRef, type MovementResult } from './ledger.types.js';
 
 export type EntryStatus = 'pending' | 'applied' | 'void';
@@ -9,8 +9,8 @@ export type EntryStatus = 'pending' | 'applied' | 'void';
  * `published` is the outbox flag: the relay turns applied entries into BullMQ jobs.
  */
 export interface EntryDoc {
-  _id: Types.ObjectId;
-  key: string;
+  /** The idempotency key itself: `_id` is unique and the cheapest look-up on every server. */
+  _id: string;
   card: string;
   type: EntryType;
   effect: MovementEffect;
@@ -31,7 +31,7 @@ export interface EntryDoc {
 
 const entrySchema = new Schema<EntryDoc>(
   {
-    key: { type: String, required: true },
+    _id: { type: String, required: true },
     card: { type: String, required: true },
     type: { type: String, enum: ENTRY_TYPES, required: true },
     effect: { type: String, required: true },
@@ -50,7 +50,6 @@ const entrySchema = new Schema<EntryDoc>(
   },
   { collection: 'ledger_entries', versionKey: false },
 );
-entrySchema.index({ key: 1 }, { unique: true });
 entrySchema.index({ card: 1, createdAt: -1 });
 entrySchema.index({ status: 1, createdAt: 1 });
 entrySchema.index({ published: 1, status: 1 });

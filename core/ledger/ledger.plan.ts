@@ -69,8 +69,13 @@ export function planMovement(
       debt -= debtPaid;
       amount = mv.points - debtPaid;
       if (amount > 0) {
-        if (!mv.lotExpiresAt) throw new Error('credit without lot expiry');
-        lots = [...lots, { entryId: mv.entryId, earnedAt: now, expiresAt: mv.lotExpiresAt, remaining: amount }];
+        const expiresAt = mv.lotExpiresAt;
+        if (!expiresAt) throw new Error('credit without lot expiry');
+        // Points expiring the same moment (the same earning day) share one lot.
+        const same = lots.find((l) => l.expiresAt.getTime() === expiresAt.getTime());
+        lots = same
+          ? lots.map((l) => (l === same ? { ...l, remaining: l.remaining + amount } : l))
+          : [...lots, { entryId: mv.entryId, earnedAt: now, expiresAt, remaining: amount }];
       }
       earnedTotal += mv.points;
       break;

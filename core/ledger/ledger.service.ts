@@ -1,4 +1,4 @@
-import { Types, type Connection } from 'mongoose';
+import type { Connection } from 'mongoose';
 import { cardModel, type CardDoc, type CardMark } from '../cards/card.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { addMonths } from '../programme/rules.js';
@@ -10,7 +10,7 @@ import { planMovement, type CardState } from './ledger.plan.js';
 import type { AppliedMovement, MovementRequest, MovementResult } from './ledger.types.js';
 
 /** How many applied entries a card remembers for recovery (see docs/ledger.md). */
-export const MARKS_KEPT = 64;
+export const MARKS_KEPT = 16;
 const MAX_ATTEMPTS = 50;
 
 /** Points at which a test may inject a crash; production passes nothing. */
@@ -24,6 +24,10 @@ export interface LedgerDeps {
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
   hooks?: LedgerHooks;
+}
+
+function endOfUtcDay(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 23, 59, 59, 999));
 }
 
 function cardState(c: CardDoc): CardState {
@@ -63,23 +67,23 @@ export function createLedger(deps: LedgerDeps) {
   };
 
   function toApplied(e: EntryDoc, result: MovementResult, replayed: boolean): AppliedMovement {
-    return { ...result, entryId: String(e._id), key: e.key, card: e.card, type: e.type, replayed };
+    return { ...result, entryId: e._id, key: e._id, card: e.card, type: e.type, replayed };
   }
 
   /** Step 1: claim the key. Returns the entry to work on (new or a pending one left earlier). */
   async function claim(mv: MovementRequest, settings: ProgrammeSettings): Promise<{ entry: EntryDoc; fresh: boolean }> {
     const now = clock.now();
     const doc: EntryDoc = {
-      _id: new Types.ObjectId(),
-      key: mv.key,
+      _id: mv.key,
       card: mv.card,
       type: mv.type,
       effect: mv.effect,
       points: mv.points,
       spendDeltaKopecks: mv.spendDeltaKopecks ?? 0,
       lotId: mv.lotId ?? null,
-      // Rule: points expire a fixed time (settings.expiryMonths) after they were earned.
-      lotExpiresAt: mv.effect === 'credit' ? addMonths(now, settings.expiryMonths) : null,
+      // Rule: points expire a fixed time (settings.expiryMonths) after they were earned, at the
+      // end of that day (UTC), so one day's earnings share a lot.
+      lotExpiresAt: mv.effect === 'credit' ? endOfUtcDay(addMonths(now, settings.expiryMonths)) : null,
       ref: mv.ref ?? {},
       status: 'pending',
       amount: 0,
@@ -94,7 +98,7 @@ export function createLedger(deps: LedgerDeps) {
       return { entry: doc, fresh: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const existing = await Entries.findOne({ key: mv.key }).lean<EntryDoc>();
+      const existing = await Entries.findById(mv.key).lean<EntryDoc>();
       if (!existing) throw err;
       if (!sameRequest(existing, mv)) throw new DomainError('idempotency_conflict', `key ${mv.key} was used for another movement`);
       return { entry: existing, fresh: false };
@@ -104,8 +108,8 @@ export function createLedger(deps: LedgerDeps) {
   /** Steps 2 and 3 for a claimed entry; safe to run again on the same entry. */
   async function complete(entry: EntryDoc, settings: ProgrammeSettings, fresh: boolean): Promise<AppliedMovement> {
     if (entry.status === 'applied' && entry.result) return toApplied(entry, entry.result, true);
-    if (entry.status === 'void') throw new DomainError(asErrorCode(entry.error), `movement ${entry.key} was refused: ${entry.error ?? ''}`);
-    const entryId = String(entry._id);
+    if (entry.status === 'void') throw new DomainError(asErrorCode(entry.error), `movement ${entry._id} was refused: ${entry.error ?? ''}`);
+    const entryId = entry._id;
     let result: MovementResult | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !result; attempt++) {
       const card = await Cards.findById(entry.card).lean<CardDoc>();
@@ -116,7 +120,7 @@ export function createLedger(deps: LedgerDeps) {
         break;
       }
       if (!fresh && (await markMayBeEvicted(card, entry))) {
-        throw new Error(`entry ${entry.key} cannot be proven applied or not: left pending for review`);
+        throw new Error(`entry ${entry._id} cannot be proven applied or not: left pending for review`);
       }
       if (card.status === 'blocked') return refuse(entry, new DomainError('card_blocked', 'card is blocked'));
       if (card.status === 'replaced') return refuse(entry, new DomainError('card_replaced', 'card was replaced', { replacedBy: card.replacedBy }));
@@ -132,7 +136,8 @@ export function createLedger(deps: LedgerDeps) {
         if (err instanceof DomainError) return refuse(entry, err);
         throw err;
       }
-      const newMark: CardMark = { entryId, at: clock.now(), result: planned.result };
+      // The mark keeps the result without lot details: small cards read and write faster.
+      const newMark: CardMark = { entryId, at: clock.now(), result: { ...planned.result, lotsUsed: [] } };
       const marks = [...card.marks, newMark].slice(-MARKS_KEPT);
       const res = await Cards.updateOne(
         { _id: card._id, version: card.version },
@@ -142,7 +147,7 @@ export function createLedger(deps: LedgerDeps) {
       else await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
     }
     if (!result) throw new DomainError('concurrent_update', `card ${entry.card} is too busy, retry`);
-    await hook('card_updated', entry.key);
+    await hook('card_updated', entry._id);
     await Entries.updateOne(
       { _id: entry._id, status: 'pending' },
       { $set: { status: 'applied', amount: result.amount, result, appliedAt: clock.now() } },
@@ -194,25 +199,25 @@ export function createLedger(deps: LedgerDeps) {
      * writes): applied to the card already → marked applied; not applied → applied now, or
      * void when the card refuses it. Returns what it did.
      */
-    async recover(olderThanMs = 30_000): Promise<{ completed: number; voided: number }> {
+    async recover(olderThanMs = 30_000): Promise<{ completed: number; voided: number; left: number }> {
       const settings = await deps.settings();
       const cutoff = new Date(clock.now().getTime() - olderThanMs);
       const stuck = await Entries.find({ status: 'pending', createdAt: { $lte: cutoff } }).sort({ createdAt: 1 }).limit(1000).lean<EntryDoc[]>();
       let completed = 0;
       let voided = 0;
+      let left = 0;
       for (const e of stuck) {
         try {
           await complete(e, settings, false);
           completed++;
         } catch (err) {
-          if (!(err instanceof DomainError)) throw err;
-          voided++;
+          if (err instanceof DomainError) voided++;
+          else left++; // not provable either way (see markMayBeEvicted), or the database failed: next pass
         }
       }
-      return { completed, voided };
+      return { completed, voided, left };
     },
 
-    /** Sum of applied entries of a card: equals the card's balance (the invariant). */
     appliedSum,
 
     /** Sum of applied amounts matching a filter (reports, referral stats). */
@@ -231,7 +236,7 @@ export function createLedger(deps: LedgerDeps) {
     },
 
     async findByKey(key: string): Promise<EntryDoc | null> {
-      return Entries.findOne({ key }).lean<EntryDoc>();
+      return Entries.findById(key).lean<EntryDoc>();
     },
 
     /** Writes expiry entries for every lot past its date (the scheduled expiry job). */

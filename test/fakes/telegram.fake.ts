@@ -554,7 +554,7 @@ const MDV2_TYPES: Record<string, MessageEntity['type']> = {
 };
 
 export function parseMarkdownV2(input: string): Rendered {
-  const s = input;
+  const s = input.trim();
   const n = s.length;
   const fail = (what: string): ApiError => badRequest(`can't parse entities: ${what}`);
   let out = '';
@@ -647,12 +647,12 @@ export function parseMarkdownV2(input: string): Rendered {
   }
   const open = stack.at(-1);
   if (open) throw fail(`Can't find end of ${MDV2_NAMES[open.marker] ?? 'the'} entity at byte offset ${byteOffset(s, open.at)}`);
-  return { text: out.trim(), entities: entities.sort((a, b) => a.offset - b.offset) };
+  return { text: out, entities: entities.sort((a, b) => a.offset - b.offset) };
 }
 
 /** Legacy 'Markdown': *bold*, _italic_, `code`, ```pre```, [text](url); no nesting. */
 export function parseMarkdown(input: string): Rendered {
-  const s = input;
+  const s = input.trim();
   const n = s.length;
   let out = '';
   const entities: MessageEntity[] = [];
@@ -690,7 +690,7 @@ export function parseMarkdown(input: string): Rendered {
     if (inner.length > 0) entities.push({ type, offset, length: inner.length });
     i = end + marker.length;
   }
-  return { text: out.trim(), entities };
+  return { text: out, entities };
 }
 
 function render(raw: string, parseMode: unknown, explicit: unknown): Rendered {
@@ -877,6 +877,7 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly chats = new Map<string, ChatState>();
   private readonly users = new Map<number, FakeUserImpl>();
   private readonly blocked = new Set<number>();
+  private readonly channelIds = new Map<string, number>();
   private readonly queue: Update[] = [];
   private nextUpdateId = 100_000_001;
   private poll: HeldPoll | null = null;
@@ -1023,7 +1024,14 @@ class FakeTelegramServer implements FakeTelegram {
   chatFor(chatId: number | string): Json {
     const u = typeof chatId === 'number' ? this.users.get(chatId) : undefined;
     if (u) return u.chat();
-    if (typeof chatId === 'string') return { id: chatId, type: 'channel', title: chatId, username: chatId.replace(/^@/, '') };
+    if (typeof chatId === 'string') {
+      let id = this.channelIds.get(chatId);
+      if (id === undefined) {
+        id = -1_001_000_000_000 - this.channelIds.size;
+        this.channelIds.set(chatId, id);
+      }
+      return { id, type: 'channel', title: chatId, username: chatId.replace(/^@/, '') };
+    }
     if (chatId > 0) return { id: chatId, type: 'private', first_name: `User ${chatId}` };
     return { id: chatId, type: chatId < -1_000_000_000_000 ? 'supergroup' : 'group', title: `Chat ${chatId}` };
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { connectMongo, type Connection } from '../../infra/mongo.js';
+import { connectMongo, poolSizeFor, type Connection } from '../../infra/mongo.js';
 import { createQueueFactory, type QueueFactory } from '../../infra/queue.factory.js';
 import { createRedis, type Redis } from '../../infra/redis.js';
 
@@ -15,7 +15,7 @@ export function serverUrls(): { mongoUrl: string; redisUrl: string } {
 
 /** A connection to this file's own database on the run's MongoDB-wire server. */
 export async function testMongo(dbName = uniqueName('t')): Promise<Connection> {
-  return connectMongo(inject('mongoUrl'), dbName, 10_000);
+  return connectMongo(inject('mongoUrl'), dbName, 10_000, { maxPoolSize: poolSizeFor(inject('mongoSource')) });
 }
 
 export async function testRedis(): Promise<Redis> {

@@ -4,6 +4,7 @@ import { provideMongo, provideRedis } from '../../infra/servers.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUrl: string;
+    mongoSource: string;
     redisUrl: string;
   }
 }
@@ -19,6 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     provideRedis({ url: process.env.REDIS_URL, storage: { kind: 'temp' } }),
   ]);
   project.provide('mongoUrl', mongo.url);
+  project.provide('mongoSource', mongo.source);
   project.provide('redisUrl', redis.url);
   console.log(`[test] MongoDB: ${mongo.source} ${mongo.url}  Redis: ${redis.source} ${redis.url}`);
   return async () => {
