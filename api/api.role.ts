@@ -13,6 +13,12 @@ export async function buildRuntimeApp(rt: Runtime): Promise<FastifyInstance> {
   return buildApp({
     logger: rt.logger,
     health: { checks: { mongo: () => pingMongo(rt.mongo), redis: () => pingRedis(rt.redis) } },
+    core: rt.core,
+    mongo: rt.mongo,
+    adminToken: rt.adminToken,
+    // Shared by every api process, so the limit holds per store key across the chain.
+    redis: rt.redis,
+    lookupRateLimit: { max: 120, timeWindowMs: 60_000, nameSpace: `${rt.config.queuePrefix}:rate:` },
   });
 }
 
@@ -23,7 +29,7 @@ export async function startApi(rt: Runtime): Promise<RoleHandle & { app: Fastify
   return {
     app,
     url,
-    summary: [`HTTP: listening on ${url} (health ${url}/healthz, readiness ${url}/readyz)`],
+    summary: [`HTTP: listening on ${url} (health ${url}/healthz, readiness ${url}/readyz, API docs ${url}/docs)`],
     close: () => app.close(),
   };
 }

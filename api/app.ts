@@ -1,16 +1,41 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Core } from '../core/core.js';
+import { hashKey } from '../core/stores/store.repository.js';
+import type { Connection } from '../infra/mongo.js';
+import type { Redis } from '../infra/redis.js';
+import { authPlugin, bearerToken } from './plugins/auth.plugin.js';
 import { registerErrorHandler } from './plugins/errors.plugin.js';
+import { swaggerPlugin } from './plugins/swagger.plugin.js';
+import { cardAdminRoutes } from './routes/card-admin.routes.js';
+import { cardRoutes } from './routes/cards.routes.js';
 import { healthRoutes, type HealthChecks } from './routes/health.routes.js';
+import { memberRoutes } from './routes/members.routes.js';
+import { purchaseRoutes } from './routes/purchases.routes.js';
+import { settingsRoutes } from './routes/settings.routes.js';
+import { storeRoutes } from './routes/stores.routes.js';
+import { createAdminService } from './services/admin.service.js';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
   health: HealthChecks;
+  /** The wired domain; without it only health, docs and 404s are served. */
+  core?: Core;
+  /** The connection core runs on (admin store listing); required with `core`. */
+  mongo?: Connection;
+  /** Bearer token of the admin API; without one every admin request is 401. */
+  adminToken?: string;
+  /** Look-up rate limits are counted here when given (shared by every API process), else in memory. */
+  redis?: Redis;
+  /** Look-ups (GET /api/v1/cards…) allowed per store key and window; default 120 per minute. */
+  lookupRateLimit?: { max: number; timeWindowMs: number; nameSpace?: string };
 }
 
 const REQUEST_ID_RE = /^[\w.-]{8,128}$/;
 
-/** The HTTP app as a plugin tree: error handling → health → feature routes. */
+/** The HTTP app as a plugin tree: swagger → error handling → health → auth → feature routes. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -23,10 +48,57 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  // Route schemas are zod: they validate requests, shape responses and generate OpenAPI.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  await app.register(swaggerPlugin);
   registerErrorHandler(app);
   await app.register(healthRoutes(deps.health));
+  if (deps.core) await registerApi(app, deps.core, deps);
   return app;
+}
+
+async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Promise<void> {
+  if (!deps.mongo) throw new Error('buildApp: `mongo` is required with `core`');
+  const admin = createAdminService({ core, mongo: deps.mongo });
+  const limit = deps.lookupRateLimit ?? { max: 120, timeWindowMs: 60_000 };
+  await app.register(rateLimit, {
+    global: false,
+    ...(deps.redis ? { redis: deps.redis } : {}),
+    nameSpace: limit.nameSpace ?? 'loyalty:rate:',
+    // A Redis outage must not stop the tills: look-ups go on unlimited until it is back.
+    skipOnError: true,
+  });
+  // One budget per store key for all look-ups, counted under the key's hash (raw keys are never written anywhere).
+  const lookupLimit = app.rateLimit({
+    max: limit.max,
+    timeWindow: limit.timeWindowMs,
+    keyGenerator: (req: FastifyRequest) => `store:${hashKey(bearerToken(req) ?? '')}`,
+  });
+  await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
+
+  await app.register(
+    async (api) => {
+      await api.register(async (till) => {
+        till.addHook('onRequest', till.authenticateStore);
+        await till.register(cardRoutes({ core, lookupLimit }));
+        await till.register(purchaseRoutes({ core }));
+        await till.register(memberRoutes({ admin, who: 'till' }));
+      });
+      await api.register(
+        async (adm) => {
+          adm.addHook('onRequest', adm.authenticateAdmin);
+          await adm.register(storeRoutes({ admin }));
+          await adm.register(memberRoutes({ admin, who: 'admin' }));
+          await adm.register(settingsRoutes({ core }));
+          await adm.register(cardAdminRoutes({ core }));
+        },
+        { prefix: '/admin' },
+      );
+    },
+    { prefix: '/api/v1' },
+  );
 }

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
+import { createCore, type Core } from '../core/core.js';
 import type { Logger } from './logger.js';
-import { connectMongo, type Connection } from './mongo.js';
+import { connectMongo, poolSizeFor, type Connection } from './mongo.js';
 import { createQueueFactory, type QueueFactory } from './queue.factory.js';
 import { createRedis, type Redis } from './redis.js';
 import { provideMongo, provideRedis, type Endpoint, type Storage } from './servers.js';
@@ -14,6 +15,8 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   mongo: Connection;
+  /** The wired domain on `mongo`, indexes and default settings in place. */
+  core: Core;
   redis: Redis;
   queues: QueueFactory;
   endpoints: { mongo: Endpoint; redis: Endpoint };
@@ -51,8 +54,10 @@ export async function startRuntime(
   const redisEp = await provideRedis({ url: config.redis.kind === 'external' ? config.redis.url : undefined, storage });
   shutdown.add('redis server', () => redisEp.stop());
 
-  const mongo = await connectMongo(mongoEp.url, config.mongo.db, config.mongo.connectTimeoutMs);
+  const mongo = await connectMongo(mongoEp.url, config.mongo.db, config.mongo.connectTimeoutMs, { maxPoolSize: poolSizeFor(mongoEp.source) });
   shutdown.add('mongo connection', () => mongo.close());
+  const core = createCore({ conn: mongo });
+  await core.init();
   const redis = createRedis(redisEp.url);
   shutdown.add('redis connection', () => {
     redis.disconnect();
@@ -65,5 +70,5 @@ export async function startRuntime(
   const queues = createQueueFactory(redisEp.url, config.queuePrefix);
   shutdown.add('queues', () => queues.close());
   const adminToken = resolveAdminToken(config, opts.print ?? ((l) => logger.info(l)));
-  return { config, logger, mongo, redis, queues, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken };
+  return { config, logger, mongo, core, redis, queues, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken };
 }

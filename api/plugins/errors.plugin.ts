@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError, type ErrorCode } from '../../core/shared/errors.js';
 
-/** The one place where domain error codes become HTTP statuses. */
-const STATUS: Record<ErrorCode, number> = {
+/** The one place where domain error codes become HTTP statuses (route schemas document them from here). */
+export const STATUS: Readonly<Record<ErrorCode, number>> = {
   validation_failed: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -25,6 +25,12 @@ const STATUS: Record<ErrorCode, number> = {
   refund_exceeds_receipt: 422,
   store_not_found: 404,
   concurrent_update: 409,
+  contest_not_found: 404,
+  contest_not_open: 409,
+  contest_not_eligible: 403,
+  contest_already_entered: 409,
+  contest_card_taken: 409,
+  contest_throttled: 429,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {
@@ -38,7 +44,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     const fe = err as FastifyError;
     if (fe.validation) {
-      return reply.status(400).send(errorBody('validation_failed', fe.message));
+      const problems = fe.validation.map((v) => ({ path: `${fe.validationContext ?? ''}${v.instancePath}`, message: v.message ?? 'invalid' }));
+      return reply.status(400).send(errorBody('validation_failed', fe.message, { problems }));
     }
     if (fe.statusCode === 429) {
       return reply.status(429).send(errorBody('rate_limited', 'Too many requests'));

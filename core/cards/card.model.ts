@@ -1,14 +1,19 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { Lot, MovementResult } from '../ledger/ledger.types.js';
+import type { ErrorCode } from '../shared/errors.js';
 
 export const CARD_STATUSES = ['active', 'blocked', 'replaced', 'unassigned'] as const;
 export type CardStatus = (typeof CARD_STATUSES)[number];
 
-/** An entry applied to this card, kept so that recovery can tell applied from not. */
+/**
+ * The outcome of an entry on this card, kept so that a retry or recovery can tell applied
+ * from refused from not yet decided: `result` when applied, `void` (an error code) when refused.
+ */
 export interface CardMark {
   entryId: string;
   at: Date;
-  result: MovementResult;
+  result?: MovementResult;
+  void?: ErrorCode;
 }
 
 /**

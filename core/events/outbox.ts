@@ -25,7 +25,7 @@ outboxSchema.index({ published: 1, createdAt: 1 });
 
 export function entryEvents(e: EntryDoc, memberId: string | null): DomainEvent[] {
   const at = (e.appliedAt ?? e.createdAt).toISOString();
-  const id = String(e._id);
+  const id = e._id;
   const events: DomainEvent[] = [];
   if (!e.result) return events;
   events.push({

@@ -7,11 +7,12 @@ import { DomainError, ERROR_CODES, isDuplicateKey, type ErrorCode } from '../sha
 import { insertRaw } from '../shared/mongo.js';
 import { entryModel, type EntryDoc } from './entry.model.js';
 import { planMovement, type CardState } from './ledger.plan.js';
-import type { AppliedMovement, MovementRequest, MovementResult } from './ledger.types.js';
+import type { AppliedMovement, EntryType, MovementRequest, MovementResult } from './ledger.types.js';
 
 /** How many applied entries a card remembers for recovery (see docs/ledger.md). */
 export const MARKS_KEPT = 16;
 const MAX_ATTEMPTS = 50;
+const CORRECTIONS = new Set<EntryType>(['refund_clawback', 'refund_return', 'expiry', 'adjustment']);
 
 /** Points at which a test may inject a crash; production passes nothing. */
 export type LedgerStep = 'entry_inserted' | 'card_updated';
@@ -113,45 +114,38 @@ export function createLedger(deps: LedgerDeps) {
     let result: MovementResult | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !result; attempt++) {
       const card = await Cards.findById(entry.card).lean<CardDoc>();
+      // No card: nothing can ever apply this movement (numbers are never reused).
       if (!card) return refuse(entry, new DomainError('card_not_found', `card ${entry.card} not found`));
       const mark = card.marks.find((m) => m.entryId === entryId);
-      if (mark) {
+      if (mark?.void) return refuse(entry, new DomainError(mark.void, `movement ${entryId} was refused`));
+      if (mark?.result) {
         result = mark.result;
         break;
       }
       if (!fresh && (await markMayBeEvicted(card, entry))) {
         throw new Error(`entry ${entry._id} cannot be proven applied or not: left pending for review`);
       }
-      if (card.status === 'blocked') return refuse(entry, new DomainError('card_blocked', 'card is blocked'));
-      if (card.status === 'replaced') return refuse(entry, new DomainError('card_replaced', 'card was replaced', { replacedBy: card.replacedBy }));
-      let planned: ReturnType<typeof planMovement>;
-      try {
-        planned = planMovement(
-          cardState(card),
-          { entryId, effect: entry.effect, points: entry.points, spendDeltaKopecks: entry.spendDeltaKopecks, lotId: entry.lotId, lotExpiresAt: entry.lotExpiresAt ? new Date(entry.lotExpiresAt) : null },
-          settings,
-          new Date(entry.createdAt),
-        );
-      } catch (err) {
-        if (err instanceof DomainError) return refuse(entry, err);
-        throw err;
-      }
-      // The mark keeps the result without lot details: small cards read and write faster.
-      const newMark: CardMark = { entryId, at: clock.now(), result: { ...planned.result, lotsUsed: [] } };
+      const outcome = decide(card, entry, settings);
+      // The outcome (applied, or refused) is written to the card in the one version-guarded
+      // update, so two finishers of the same entry can never disagree.
+      const newMark: CardMark =
+        outcome instanceof DomainError
+          ? { entryId, at: clock.now(), void: outcome.code }
+          : { entryId, at: clock.now(), result: { ...outcome.result, lotsUsed: [] } }; // lots details stay in the entry: small cards are faster
       const marks = [...card.marks, newMark].slice(-MARKS_KEPT);
       const res = await Cards.updateOne(
         { _id: card._id, version: card.version },
-        { $set: { ...planned.next, marks, updatedAt: clock.now() }, $inc: { version: 1 } },
+        { $set: { ...(outcome instanceof DomainError ? {} : outcome.next), marks, updatedAt: clock.now() }, $inc: { version: 1 } },
       );
-      if (res.modifiedCount === 1) result = planned.result;
-      else await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      if (res.modifiedCount === 1) {
+        if (outcome instanceof DomainError) return refuse(entry, outcome);
+        result = outcome.result;
+      } else await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
     }
     if (!result) throw new DomainError('concurrent_update', `card ${entry.card} is too busy, retry`);
     await hook('card_updated', entry._id);
-    await Entries.updateOne(
-      { _id: entry._id, status: 'pending' },
-      { $set: { status: 'applied', amount: result.amount, result, appliedAt: clock.now() } },
-    );
+    // Filter on _id alone: the card's mark fixed the outcome, every finisher writes the same.
+    await Entries.updateOne({ _id: entry._id }, { $set: { status: 'applied', amount: result.amount, result, appliedAt: clock.now() } });
     return toApplied(entry, result, false);
   }
 
@@ -174,8 +168,27 @@ export function createLedger(deps: LedgerDeps) {
     return rows[0]?.total ?? 0;
   }
 
+  /** The card's answer to a movement: the planned new state, or the refusal. */
+  function decide(card: CardDoc, entry: EntryDoc, settings: ProgrammeSettings): ReturnType<typeof planMovement> | DomainError {
+    // A blocked (or replaced) card earns and spends nothing, but corrections still land on it: a refund's
+    // clawback and return, expiry and manual adjustments keep the books right.
+    if (card.status === 'blocked' && !CORRECTIONS.has(entry.type)) return new DomainError('card_blocked', 'card is blocked');
+    if (card.status === 'replaced' && !CORRECTIONS.has(entry.type)) return new DomainError('card_replaced', 'card was replaced', { replacedBy: card.replacedBy });
+    try {
+      return planMovement(
+        cardState(card),
+        { entryId: entry._id, effect: entry.effect, points: entry.points, spendDeltaKopecks: entry.spendDeltaKopecks, lotId: entry.lotId, lotExpiresAt: entry.lotExpiresAt ? new Date(entry.lotExpiresAt) : null },
+        settings,
+        new Date(entry.createdAt),
+      );
+    } catch (err) {
+      if (err instanceof DomainError) return err;
+      throw err;
+    }
+  }
+
   async function refuse(entry: EntryDoc, err: DomainError): Promise<never> {
-    await Entries.updateOne({ _id: entry._id, status: 'pending' }, { $set: { status: 'void', error: err.code, appliedAt: clock.now() } });
+    await Entries.updateOne({ _id: entry._id }, { $set: { status: 'void', error: err.code, appliedAt: clock.now() } });
     throw err;
   }
 

@@ -66,21 +66,25 @@ export function createPurchaseService(deps: {
   const { Purchases, Refunds } = purchaseModels(deps.conn);
   const clock = deps.clock ?? systemClock;
 
-  async function cardFor(input: { cardNumber?: string | undefined; phone?: string | undefined }): Promise<CardDoc> {
-    if (input.cardNumber) return deps.cards.resolve(input.cardNumber);
+  async function cardFor(input: { cardNumber?: string | undefined; phone?: string | undefined }, opts: { allowInactive?: boolean } = {}): Promise<CardDoc> {
+    if (input.cardNumber) return deps.cards.resolve(input.cardNumber, opts);
     if (input.phone) {
       const m = await deps.members.findByPhone(input.phone);
       if (!m?.cardNumber) throw new DomainError('card_not_found', 'no member with this phone');
-      return deps.cards.resolve(m.cardNumber);
+      return deps.cards.resolve(m.cardNumber, opts);
     }
     throw new DomainError('validation_failed', 'cardNumber or phone is required');
   }
 
-  function validate(input: PurchaseInput): void {
-    if (!input.receiptId || input.receiptId.length > 128) throw new DomainError('validation_failed', 'receiptId must be 1–128 characters');
+  function validateAmounts(input: Omit<PurchaseInput, 'receiptId'>): void {
     positiveInt(input.totalKopecks, 'total');
     positiveInt(input.discountKopecks ?? 0, 'discount');
     positiveInt(input.redeemPoints ?? 0, 'redeemPoints');
+  }
+
+  function validate(input: PurchaseInput): void {
+    if (!input.receiptId || input.receiptId.length > 128) throw new DomainError('validation_failed', 'receiptId must be 1–128 characters');
+    validateAmounts(input);
   }
 
   async function quoteFor(card: CardDoc, input: PurchaseInput, settings: ProgrammeSettings): Promise<Quote> {
@@ -188,20 +192,22 @@ export function createPurchaseService(deps: {
     },
 
     /** What a purchase would accrue and the most it may redeem; changes nothing. */
-    async quote(input: PurchaseInput): Promise<Quote> {
-      validate(input);
+    async quote(input: Omit<PurchaseInput, 'receiptId'>): Promise<Quote> {
+      validateAmounts(input);
       const card = await cardFor(input);
       const settings = await deps.settings();
-      const q = await quoteFor(card, { ...input, redeemPoints: 0 }, settings);
-      const withRedeem = (input.redeemPoints ?? 0) > 0 ? await quoteFor(card, input, settings) : q;
+      const q = await quoteFor(card, { ...input, receiptId: '', redeemPoints: 0 }, settings);
+      const withRedeem = (input.redeemPoints ?? 0) > 0 ? await quoteFor(card, { ...input, receiptId: '' }, settings) : q;
       return { ...withRedeem, maxRedeem: maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks ?? 0, card.balance) };
     },
 
     /** Records a receipt once per store and receipt id. `replayed` when it was already recorded. */
     async purchase(input: PurchaseInput): Promise<{ result: PurchaseResult; replayed: boolean }> {
       validate(input);
-      const card = await cardFor(input);
       const key = `${input.storeId}:${input.receiptId}`;
+      // A recorded receipt answers with its result even if the card was blocked since.
+      const existing = await Purchases.findOne({ key }).lean<PurchaseDoc>();
+      const card = existing ? await cardFor(input, { allowInactive: true }) : await cardFor(input);
       const bodyHash = hashOf({
         card: card._id,
         total: input.totalKopecks,
@@ -209,7 +215,6 @@ export function createPurchaseService(deps: {
         redeem: input.redeemPoints ?? 0,
         items: input.items ?? [],
       });
-      const existing = await Purchases.findOne({ key }).lean<PurchaseDoc>();
       if (existing) {
         if (existing.bodyHash !== bodyHash) throw new DomainError('idempotency_conflict', 'this receipt was already recorded with other data');
         return { result: await completePurchase(existing), replayed: true };

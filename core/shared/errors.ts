@@ -26,6 +26,12 @@ export const ERROR_CODES = [
   'refund_exceeds_receipt',
   'store_not_found',
   'concurrent_update',
+  'contest_not_found',
+  'contest_not_open',
+  'contest_not_eligible',
+  'contest_already_entered',
+  'contest_card_taken',
+  'contest_throttled',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

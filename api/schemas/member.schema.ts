@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { phone, points } from './common.schema.js';
+
+export const enrolBody = z
+  .strictObject({
+    phone,
+    name: z.string().min(1).max(100).describe("The member's name (1–100 characters)"),
+    consent: z.boolean().describe('The customer agreed to personal data processing; false is refused with consent_required'),
+  })
+  .describe('A customer joining the programme');
+
+export const enrolResult = z.object({
+  memberId: z.string(),
+  cardNumber: z.string(),
+  balance: points('Balance (the welcome bonus on a new member)'),
+  created: z.boolean().describe('false when the phone already belonged to a member: nothing new was issued'),
+});

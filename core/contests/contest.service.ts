@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import type { CardService } from '../cards/card.service.js';
+import type { MemberService } from '../members/member.service.js';
+import type { ProgrammeSettings } from '../programme/settings.schema.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { insertRaw } from '../shared/mongo.js';
+import { commitmentOf, sortEntries } from './contest.draw.js';
+import { createContestEntry } from './contest.entry.js';
+import { createContestLifecycle, type ContestWonEvent, type LifecycleTimings } from './contest.lifecycle.js';
+import { CONTEST_CHANNELS, contestModels, type ContestChannel, type ContestDoc, type ContestEntryDoc, type ContestWinner } from './contest.model.js';
+import { createContestThrottle, silentLog, type ContestLog, type ThrottleLimits } from './contest.throttle.js';
+import { adminView, entriesCsv, publicRecord, statusOf, type AdminContestView, type PublicContestRecord, type PublicEntryList } from './contest.views.js';
+
+export interface NewContest {
+  title: string;
+  description?: string;
+  prizes: number;
+  channels: ContestChannel[];
+  /** Default: now. */
+  opensAt?: Date;
+  closesAt: Date;
+  /** A spend level id (settings.levels): the card must have reached it. */
+  minLevel?: string | null;
+  /** Only members registered before this moment may enter. */
+  joinedBefore?: Date | null;
+}
+
+export interface DrawOutcome {
+  contest: AdminContestView;
+  /** With member id, channel and account: where to tell each winner. */
+  winners: ContestWinner[];
+}
+
+export const MAX_PRIZES = 1000;
+
+function invalid(field: string, message: string): DomainError {
+  return new DomainError('validation_failed', `${field}: ${message}`, { field });
+}
+
+function validDate(d: Date | null | undefined, field: string): void {
+  if (d && Number.isNaN(d.getTime())) throw invalid(field, 'not a valid date');
+}
+
+/**
+ * Contests: giveaways on social networks that only card holders may enter, by typing their
+ * card number. Channel-agnostic: bots call enter(); admins (API, or a bot's admin menu)
+ * create, watch the live count, close and draw.
+ */
+export function createContestService(deps: {
+  conn: Connection;
+  cards: Pick<CardService, 'resolve'>;
+  members: Pick<MemberService, 'byId'>;
+  settings: () => Promise<ProgrammeSettings>;
+  outbox: { add(event: ContestWonEvent): Promise<void> };
+  clock?: Clock;
+  log?: ContestLog;
+  throttle?: ThrottleLimits;
+  timings?: Partial<LifecycleTimings>;
+}) {
+  const models = contestModels(deps.conn);
+  const { Contests, Entries, Accounts, Throttle } = models;
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? silentLog;
+  const lifecycle = createContestLifecycle({ models, clock, log, outbox: deps.outbox, ...(deps.timings ? { timings: deps.timings } : {}) });
+  const throttle = createContestThrottle({ Throttle, clock, log, ...(deps.throttle ? { limits: deps.throttle } : {}) });
+  const entry = createContestEntry({ models, lifecycle, throttle, cards: deps.cards, members: deps.members, settings: deps.settings, clock });
+
+  const count = (contestId: string): Promise<number> => Entries.countDocuments({ contestId });
+
+  async function view(c: ContestDoc): Promise<AdminContestView> {
+    return adminView(c, clock.now(), c.entryCount ?? (await count(c._id)));
+  }
+
+  async function validate(input: NewContest, now: Date): Promise<Required<NewContest>> {
+    const title = input.title.replace(/\s+/g, ' ').trim();
+    if (title.length < 1 || title.length > 120) throw invalid('title', 'must be 1–120 characters');
+    const description = (input.description ?? '').trim();
+    if (description.length > 2000) throw invalid('description', 'must be at most 2000 characters');
+    if (!Number.isSafeInteger(input.prizes) || input.prizes < 1 || input.prizes > MAX_PRIZES) throw invalid('prizes', `must be an integer 1–${MAX_PRIZES}`);
+    const channels = [...new Set(input.channels)];
+    if (channels.length === 0 || channels.some((ch) => !(CONTEST_CHANNELS as readonly string[]).includes(ch))) {
+      throw invalid('channels', `must be one or more of ${CONTEST_CHANNELS.join(', ')}`);
+    }
+    validDate(input.opensAt, 'opensAt');
+    validDate(input.closesAt, 'closesAt');
+    validDate(input.joinedBefore, 'joinedBefore');
+    const opensAt = input.opensAt ?? now;
+    if (input.closesAt <= opensAt) throw invalid('closesAt', 'must be after opensAt');
+    if (input.closesAt <= now) throw invalid('closesAt', 'must be in the future');
+    const minLevel = input.minLevel ?? null;
+    if (minLevel !== null) {
+      const levels = (await deps.settings()).levels.map((l) => l.id);
+      if (!levels.includes(minLevel)) throw invalid('minLevel', `must be a spend level: ${levels.join(', ')}`);
+    }
+    return { title, description, prizes: input.prizes, channels, opensAt, closesAt: input.closesAt, minLevel, joinedBefore: input.joinedBefore ?? null };
+  }
+
+  return {
+    enter: entry.enter,
+    close: async (id: string): Promise<AdminContestView> => view(await lifecycle.close(id)),
+    closeDue: lifecycle.closeDue,
+    count,
+
+    async init(): Promise<void> {
+      await Promise.all([Contests.createIndexes(), Entries.createIndexes(), Accounts.createIndexes(), Throttle.createIndexes()]);
+    },
+
+    /** Creates a contest and commits to its secret seed: the commitment is public from now on. */
+    async create(input: NewContest): Promise<{ id: string; commitment: string }> {
+      const now = clock.now();
+      const v = await validate(input, now);
+      // The seed decides the winners: a CSPRNG, never Math.random, and secret until the draw.
+      const seed = randomBytes(32).toString('hex');
+      const doc: ContestDoc = {
+        _id: randomBytes(12).toString('hex'),
+        ...v,
+        seed,
+        commitment: commitmentOf(seed),
+        inflight: [],
+        closedAt: null,
+        sealLockToken: null,
+        sealLockUntil: null,
+        entriesDigest: null,
+        entryCount: null,
+        sealedAt: null,
+        drawnAt: null,
+        winners: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await insertRaw(Contests, doc);
+      log.info({ contestId: doc._id, commitment: doc.commitment, closesAt: v.closesAt.toISOString() }, 'contest created');
+      return { id: doc._id, commitment: doc.commitment };
+    },
+
+    /** The admin's view, with the live entry count. */
+    async get(id: string): Promise<AdminContestView> {
+      return view(await lifecycle.get(id));
+    },
+
+    /** Newest first; `open` gives those taking entries now (optionally on one channel), e.g. for a bot's menu. */
+    async list(filter: { open?: boolean; channel?: ContestChannel; limit?: number } = {}): Promise<AdminContestView[]> {
+      const now = clock.now();
+      const query = {
+        ...(filter.open ? { closedAt: null, opensAt: { $lte: now }, closesAt: { $gt: now } } : {}),
+        ...(filter.channel ? { channels: filter.channel } : {}),
+      };
+      const docs = await Contests.find(query).sort({ createdAt: -1 }).limit(Math.min(filter.limit ?? 50, 200)).lean<ContestDoc[]>();
+      return Promise.all(docs.map(view));
+    },
+
+    async publicRecord(id: string): Promise<PublicContestRecord> {
+      return publicRecord(await lifecycle.get(id), clock.now());
+    },
+
+    /** The entries anyone may see (masked), sorted by id; the frozen list once the contest is sealed. */
+    async publicEntries(id: string): Promise<PublicEntryList> {
+      const c = await lifecycle.get(id);
+      const sealed = c.entriesDigest !== null;
+      const docs = await Entries.find({ contestId: id, ...(sealed ? { included: true } : {}) }, { publicId: 1, masked: 1 }).lean<ContestEntryDoc[]>();
+      return { contestId: id, sealed, entriesDigest: c.entriesDigest, entries: sortEntries(docs.map((e) => ({ id: e.publicId, masked: e.masked }))) };
+    },
+
+    /** Closes if needed and draws; repeating it answers the same winners. */
+    async draw(id: string): Promise<DrawOutcome> {
+      const c = await lifecycle.draw(id);
+      return { contest: await view(c), winners: c.winners };
+    },
+
+    async entriesCsv(id: string): Promise<string> {
+      const c = await lifecycle.get(id);
+      return entriesCsv(c, await Entries.find({ contestId: id }).lean<ContestEntryDoc[]>());
+    },
+
+    statusOf: (c: ContestDoc) => statusOf(c, clock.now()),
+  };
+}
+export type ContestService = ReturnType<typeof createContestService>;

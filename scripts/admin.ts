@@ -1,0 +1,214 @@
+/**
+ * The admin CLI: `npm run admin -- <command>`. It reads the same environment as `npm start`.
+ *
+ * Where it does the work:
+ *  1. When the server started with that environment answers on HOST:PORT, through its admin
+ *     API (ADMIN_TOKEN, or the token kept in DATA_DIR/admin-token). This is the normal case
+ *     with embedded servers: FerretDB's SQLite files (and redis-server's append-only file) in
+ *     DATA_DIR belong to the one process that started them; a second FerretDB on the same
+ *     folder neither sees the first one's writes nor can write itself.
+ *  2. Otherwise directly: it starts the runtime as `npm start` would (MONGODB_URL, or the
+ *     embedded servers on DATA_DIR), does the work through core, and stops. If the embedded
+ *     servers of DATA_DIR are already running in a process without HTTP (role bots or worker),
+ *     it refuses instead of opening the same files twice.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createAdminService, type Enrolment } from '../api/services/admin.service.js';
+import { ConfigError, loadConfig, type Config } from '../core/config.js';
+import { DomainError } from '../core/shared/errors.js';
+import type { Store } from '../core/stores/store.repository.js';
+import { createLogger } from '../infra/logger.js';
+import { startRuntime } from '../infra/runtime.js';
+import { createShutdown } from '../infra/shutdown.js';
+
+const USAGE = `Usage: npm run admin -- <command>
+
+  store:create "<name>" [CARD_PREFIX]   create a store (till) and print its API key; the key is shown only then
+  store:list                           list the stores (keys are never shown again, only their first characters)
+  member:create <phone> "<name>"       enrol a member whose consent you took in person; prints the card
+
+It uses the running server's admin API when one answers on HOST:PORT, else the database directly.`;
+
+/** A refusal to show the operator: one line, exit code 1. */
+class CliError extends Error {}
+
+interface AdminOps {
+  mode: string;
+  createStore(name: string, cardPrefix?: string): Promise<{ id: string; name: string; key: string }>;
+  listStores(): Promise<Store[]>;
+  enrol(input: { phone: string; name: string; consent: boolean }): Promise<Enrolment>;
+  close(): Promise<void>;
+}
+
+function baseUrl(config: Config): string {
+  const host = ['0.0.0.0', '::', ''].includes(config.http.host) ? '127.0.0.1' : config.http.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+}
+
+async function serverAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    return res.ok && ((await res.json()) as { status?: unknown }).status === 'ok';
+  } catch {
+    return false;
+  }
+}
+
+function adminTokenFor(config: Config): string {
+  if (config.adminToken) return config.adminToken;
+  const file = resolve(config.dataDir, 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  throw new CliError(`a server answers but there is no admin token: set ADMIN_TOKEN (or run from the folder whose ${file} it uses)`);
+}
+
+function httpOps(url: string, token: string): AdminOps {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${url}/api/v1/admin${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const json = (await res.json()) as T & { error?: { code: string; message: string } };
+    if (!res.ok) throw new CliError(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+    return json;
+  }
+  return {
+    mode: `the admin API at ${url}`,
+    createStore: (name, cardPrefix) => call('POST', '/stores', { name, ...(cardPrefix ? { cardPrefix } : {}) }),
+    listStores: async () => (await call<{ items: Store[] }>('GET', '/stores')).items,
+    enrol: (input) => call('POST', '/members', input),
+    close: async () => undefined,
+  };
+}
+
+/** Pids (other than ours) whose command line names one of `needles`; empty where /proc is absent. */
+function pidsMentioning(needles: string[]): number[] {
+  if (!existsSync('/proc')) return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (needles.some((n) => cmd.includes(n))) found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+async function directOps(config: Config, url: string): Promise<AdminOps> {
+  if (config.mongo.kind === 'embedded' || config.redis.kind === 'embedded') {
+    const busy = pidsMentioning([`--state-dir=${resolve(config.dataDir, 'mongo')}`, `--dir ${resolve(config.dataDir, 'redis')} `]);
+    if (busy.length > 0) {
+      throw new CliError(
+        `the embedded servers of ${resolve(config.dataDir)} are in use (pid ${busy.join(', ')}) but no HTTP API answers at ${url}. ` +
+          'Run this with the HOST/PORT of the running api/all process, stop it first, or set MONGODB_URL and REDIS_URL.',
+      );
+    }
+  }
+  const logger = createLogger('warn');
+  const shutdown = createShutdown(logger, config.shutdownTimeoutMs);
+  shutdown.installSignalHandlers();
+  try {
+    const rt = await startRuntime(config, logger, shutdown, { print: (line) => console.log(line) });
+    const admin = createAdminService({ core: rt.core, mongo: rt.mongo });
+    return {
+      mode: rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL directly' : `the embedded database in ${resolve(config.dataDir)}`,
+      createStore: (name, cardPrefix) => admin.createStore(name, cardPrefix),
+      listStores: () => admin.listStores(),
+      // The operator enrols in person, having taken the consent there.
+      enrol: (input) => admin.enrol(input, 'admin'),
+      close: async () => {
+        await shutdown.run('admin command done');
+      },
+    };
+  } catch (err) {
+    await shutdown.run('admin command failed', 1);
+    throw err;
+  }
+}
+
+type Command =
+  | { kind: 'store:create'; name: string; cardPrefix: string | undefined }
+  | { kind: 'store:list' }
+  | { kind: 'member:create'; phone: string; name: string };
+
+/** The command line as a command, or null when it does not fit the usage (checked before connecting). */
+function parse(args: string[]): Command | null {
+  const [command, ...rest] = args;
+  if (command === 'store:create' && rest[0] && rest.length <= 2) return { kind: command, name: rest[0], cardPrefix: rest[1]?.toUpperCase() };
+  if (command === 'store:list' && rest.length === 0) return { kind: command };
+  if (command === 'member:create' && rest[0] && rest.length >= 2) return { kind: command, phone: rest[0], name: rest.slice(1).join(' ') };
+  return null;
+}
+
+async function run(cmd: Command, ops: AdminOps): Promise<void> {
+  switch (cmd.kind) {
+    case 'store:create': {
+      const s = await ops.createStore(cmd.name, cmd.cardPrefix);
+      console.log(`Store "${s.name}" created (id ${s.id}).`);
+      console.log('API key (shown only now; it is stored hashed). Put it in the till as "Authorization: Bearer <key>":');
+      console.log(`  ${s.key}`);
+      return;
+    }
+    case 'store:list': {
+      const stores = await ops.listStores();
+      if (stores.length === 0) {
+        console.log('No stores yet: npm run admin -- store:create "<name>"');
+        return;
+      }
+      const header = ['id', 'name', 'key', 'card prefix', 'active'];
+      const rows = [header, ...stores.map((s) => [s.id, s.name, `${s.keyHint}…`, s.cardPrefix ?? '—', s.active ? 'yes' : 'no'])];
+      const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+      for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+      return;
+    }
+    case 'member:create': {
+      const m = await ops.enrol({ phone: cmd.phone, name: cmd.name, consent: true });
+      console.log(`${m.created ? 'Member created' : 'Already a member'} (id ${m.memberId}): card ${m.cardNumber}, balance ${m.balance} points.`);
+      return;
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (['-h', '--help', 'help'].includes(args[0] ?? '')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const cmd = parse(args);
+  if (!cmd) {
+    console.error(USAGE);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  let ops: AdminOps | undefined;
+  try {
+    const url = baseUrl(config);
+    ops = (await serverAnswers(url)) ? httpOps(url, adminTokenFor(config)) : await directOps(config, url);
+    console.error(`(using ${ops.mode})`);
+    await run(cmd, ops);
+    return 0;
+  } catch (err) {
+    if (err instanceof DomainError) console.error(`Error: ${err.code}: ${err.message}`);
+    else console.error(`Error: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await ops?.close();
+  }
+}
+
+void main().then((code) => process.exit(code));
