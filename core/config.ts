@@ -36,6 +36,22 @@ export const envSchema = z.object({
   TELEGRAM_API_ROOT: optionalUrl,
   TELEGRAM_WEBHOOK_URL: optionalUrl,
   TELEGRAM_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16–256 of A-Z a-z 0-9 _ -').optional()),
+  // Apple Wallet: the certificate values are PEM text or a path to a PEM file.
+  WALLET_PASS_TYPE_ID: z.preprocess(emptyToUndefined, z.string().regex(/^pass\.[A-Za-z0-9.-]+$/, 'looks like pass.com.example.loyalty').optional()),
+  WALLET_TEAM_ID: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Z0-9]{10}$/, '10 of A-Z 0-9 (Apple team id)').optional()),
+  WALLET_SIGNER_CERT: optionalString,
+  WALLET_SIGNER_KEY: optionalString,
+  WALLET_SIGNER_PASSPHRASE: optionalString,
+  WALLET_WWDR_CERT: optionalString,
+  WALLET_LINK_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  WALLET_ORGANIZATION_NAME: z.string().trim().min(1).max(64).default('Loyalty'),
+  WALLET_POOL_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(64).optional()),
+  WALLET_PUSH_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  WALLET_PUSH_RATE: z.coerce.number().int().min(1).max(100_000).default(200),
+  APNS_KEY: optionalString,
+  APNS_KEY_ID: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Z0-9]{10}$/, '10 of A-Z 0-9 (key id of the .p8 key)').optional()),
+  APNS_HOST: z.preprocess(emptyToUndefined, z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).default('https://api.push.apple.com')),
+  APNS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -43,6 +59,39 @@ export type ServerSource = { kind: 'external'; url: string } | { kind: 'embedded
 export type TelegramConfig =
   | { enabled: false; reason: string }
   | { enabled: true; token: string; apiRoot: string | undefined; mode: { kind: 'polling' } | { kind: 'webhook'; url: string; secret: string } };
+
+/** Pass signing material as configured: each value is PEM text or a path to a PEM file. */
+export interface WalletCredentials {
+  passTypeId: string;
+  teamId: string;
+  signerCert: string;
+  signerKey: string;
+  signerKeyPassphrase: string | undefined;
+  wwdrCert: string;
+}
+export interface ApnsConfig {
+  /** Base URL: https://api.push.apple.com, https://api.sandbox.push.apple.com, or a fake in tests. */
+  host: string;
+  /** The .p8 key (PEM text or path), its key id and the team id it belongs to. */
+  key: string;
+  keyId: string;
+  teamId: string;
+  concurrency: number;
+}
+export interface WalletConfig {
+  /** null: no certificates configured (the embedded start may use DATA_DIR/wallet-dev). */
+  credentials: WalletCredentials | null;
+  /** null: pushes are off (passes still update when the holder pulls to refresh). */
+  apns: ApnsConfig | null;
+  /** HMAC secret of distribution links; unset: generated into DATA_DIR like the admin token. */
+  linkSecret: string | undefined;
+  organizationName: string;
+  /** Signing threads; unset: one less than the CPUs, at least one. */
+  poolSize: number | undefined;
+  debounceMs: number;
+  /** Passes per second refreshed and pushed by bulk changes (offers to many, re-skins). */
+  pushRate: number;
+}
 
 export interface Config {
   env: Env['NODE_ENV'];
@@ -56,6 +105,7 @@ export interface Config {
   queuePrefix: string;
   shutdownTimeoutMs: number;
   telegram: TelegramConfig;
+  wallet: WalletConfig;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +133,50 @@ function telegramFrom(env: Env, problems: { variable: string; message: string }[
   return { enabled: true, token: env.TELEGRAM_BOT_TOKEN, apiRoot: env.TELEGRAM_API_ROOT, mode: { kind: 'polling' } };
 }
 
+const WALLET_SIGNER_VARS = ['WALLET_PASS_TYPE_ID', 'WALLET_TEAM_ID', 'WALLET_SIGNER_CERT', 'WALLET_SIGNER_KEY', 'WALLET_WWDR_CERT'] as const;
+
+/** Certificates come as a set: one of them alone is a mistake, not a half-configured wallet. */
+function walletFrom(env: Env, problems: { variable: string; message: string }[]): WalletConfig {
+  const given = WALLET_SIGNER_VARS.filter((v) => env[v] !== undefined);
+  let credentials: WalletCredentials | null = null;
+  if (given.length > 0) {
+    for (const v of WALLET_SIGNER_VARS) {
+      if (env[v] === undefined) problems.push({ variable: v, message: `required with ${given.join(', ')}` });
+    }
+    if (env.WALLET_PASS_TYPE_ID && env.WALLET_TEAM_ID && env.WALLET_SIGNER_CERT && env.WALLET_SIGNER_KEY && env.WALLET_WWDR_CERT) {
+      credentials = {
+        passTypeId: env.WALLET_PASS_TYPE_ID,
+        teamId: env.WALLET_TEAM_ID,
+        signerCert: env.WALLET_SIGNER_CERT,
+        signerKey: env.WALLET_SIGNER_KEY,
+        signerKeyPassphrase: env.WALLET_SIGNER_PASSPHRASE,
+        wwdrCert: env.WALLET_WWDR_CERT,
+      };
+    }
+  }
+  let apns: ApnsConfig | null = null;
+  if (env.APNS_KEY) {
+    if (!env.APNS_KEY_ID) problems.push({ variable: 'APNS_KEY_ID', message: 'required with APNS_KEY' });
+    if (!credentials) problems.push({ variable: 'APNS_KEY', message: 'pushes need the pass certificates (WALLET_SIGNER_CERT …): the topic is the pass type id' });
+    if (env.APNS_KEY_ID && env.WALLET_TEAM_ID) {
+      apns = { host: env.APNS_HOST.replace(/\/+$/, ''), key: env.APNS_KEY, keyId: env.APNS_KEY_ID, teamId: env.WALLET_TEAM_ID, concurrency: env.APNS_CONCURRENCY };
+    }
+  }
+  // Several api processes must agree on the link secret, so production cannot generate one per process.
+  if (env.NODE_ENV === 'production' && credentials && !env.WALLET_LINK_SECRET) {
+    problems.push({ variable: 'WALLET_LINK_SECRET', message: 'required in production when the wallet is configured' });
+  }
+  return {
+    credentials,
+    apns,
+    linkSecret: env.WALLET_LINK_SECRET,
+    organizationName: env.WALLET_ORGANIZATION_NAME,
+    poolSize: env.WALLET_POOL_SIZE,
+    debounceMs: env.WALLET_PUSH_DEBOUNCE_MS,
+    pushRate: env.WALLET_PUSH_RATE,
+  };
+}
+
 /** Parses the environment once; throws ConfigError naming every bad variable. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(source);
@@ -94,6 +188,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = parsed.data;
   const problems: { variable: string; message: string }[] = [];
   const telegram = telegramFrom(env, problems);
+  const wallet = walletFrom(env, problems);
   if (env.NODE_ENV === 'production' && !env.ADMIN_TOKEN) {
     problems.push({ variable: 'ADMIN_TOKEN', message: 'required in production' });
   }
@@ -116,5 +211,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     queuePrefix: env.QUEUE_PREFIX,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     telegram,
+    wallet,
   };
 }

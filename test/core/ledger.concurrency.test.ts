@@ -67,7 +67,7 @@ describe('ledger under concurrency', () => {
         if (next % 100 === 0) negative += await t.conn.collection('cards').countDocuments({ balance: { $lt: 0 } });
       }
     };
-    await Promise.all(Array.from({ length: 16 }, worker));
+    await Promise.all(Array.from({ length: 8 }, worker));
     expect(negative).toBe(0);
     expect(refused).toBeGreaterThan(0); // some redemptions and refunds were refused, as they should be
     for (const card of cards) {
@@ -77,5 +77,5 @@ describe('ledger under concurrency', () => {
       expect(c.lots.reduce((s, l) => s + l.remaining, 0)).toBe(c.balance);
     }
     expect(await t.conn.collection('ledger_entries').countDocuments({ status: 'pending' })).toBe(0);
-  }, 400_000);
+  }, 900_000);
 });
