@@ -1,0 +1,172 @@
+import type { MemberDoc } from '../../core/members/member.model.js';
+import { normalizePhone } from '../../core/members/phone.js';
+import { DomainError } from '../../core/shared/errors.js';
+import { makeContext, type FlowContext, type FlowData } from './flow.context.js';
+import type { ChatChannel, Input, Keyboard, Reply } from './flow.types.js';
+import { ACTION, mainMenu } from './menu.js';
+import { escapeHtml } from './render.js';
+
+/**
+ * Joining: phone → name → consent → card. Each answer moves the saved step on, so a join
+ * cut by a restart continues where it stopped. Rules (who may join, bonuses, one card per
+ * phone) are the core's: this file only asks and passes the answers on.
+ */
+
+const REFERRAL_PAYLOAD = /^ref_([A-Za-z0-9]{4,32})$/;
+/** Same bound as the member's name in the core. */
+const NAME_MAX = 100;
+
+export function contactKeyboard(ctx: FlowContext): Keyboard {
+  return { kind: 'contact', label: ctx.t('bot:join.share_phone') };
+}
+
+/**
+ * Telegram has a share-contact button that proves the number is the sender's; these channels
+ * have none, so there the number is typed.
+ */
+const TYPED_PHONE_CHANNELS: readonly ChatChannel[] = ['vk', 'console'];
+const typesPhone = (ctx: FlowContext): boolean => TYPED_PHONE_CHANNELS.includes(ctx.sender.channel);
+
+function askPhoneText(ctx: FlowContext): string {
+  return typesPhone(ctx) ? ctx.t('bot:join.ask_phone_typed') : ctx.t('bot:join.ask_phone_button', { button: ctx.t('bot:join.share_phone') });
+}
+
+/** `/start` (or a first message) from someone who is not a member yet. */
+export async function startJoin(ctx: FlowContext, payload: string | undefined): Promise<Reply[]> {
+  const { core } = ctx.deps;
+  const code = REFERRAL_PAYLOAD.exec(payload ?? '')?.[1];
+  const referrer = code ? await core.members.findByReferralCode(code) : null;
+  const data: FlowData = {};
+  const referralCode = referrer?.referralCode ?? ctx.data.referralCode;
+  if (referralCode) data.referralCode = referralCode;
+  await ctx.save('join.phone', data);
+
+  const settings = await core.settings.current();
+  const first = ctx.sender.firstName?.trim();
+  const lines = [first ? ctx.t('bot:join.greeting_named', { name: escapeHtml(first) }) : ctx.t('bot:join.greeting')];
+  if (settings.welcomeBonus > 0) lines.push(ctx.t('bot:join.welcome_offer', { points: ctx.t('bot:points', { count: settings.welcomeBonus }) }));
+  if (referralCode && settings.referral.bonus > 0) {
+    lines.push(ctx.t('bot:join.referral_offer', { points: ctx.t('bot:points', { count: settings.referral.bonus }) }));
+  }
+  lines.push(askPhoneText(ctx));
+  return [{ text: lines.join('\n\n'), keyboard: contactKeyboard(ctx) }];
+}
+
+/** The next answer of a join in progress (or the first message of someone new). */
+export async function continueJoin(ctx: FlowContext, input: Input): Promise<Reply[]> {
+  if (input.kind === 'start') return startJoin(ctx, input.payload);
+  switch (ctx.step) {
+    case 'join.phone':
+      return phoneStep(ctx, input);
+    case 'join.name':
+      return input.kind === 'text' ? nameStep(ctx, input.text) : [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
+    case 'join.consent':
+      return consentStep(ctx, input);
+    default:
+      return startJoin(ctx, undefined);
+  }
+}
+
+async function phoneStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
+  if (input.kind === 'contact') {
+    if (!input.own) return [{ text: `${ctx.t('bot:join.foreign_contact')}\n\n${askPhoneText(ctx)}`, keyboard: contactKeyboard(ctx) }];
+    return acceptPhone(ctx, input.phone);
+  }
+  // A typed number proves nothing where the contact button exists: ask for the button there.
+  if (input.kind === 'text' && typesPhone(ctx)) return acceptPhone(ctx, input.text);
+  const text = typesPhone(ctx) ? askPhoneText(ctx) : ctx.t('bot:join.press_button', { button: ctx.t('bot:join.share_phone') });
+  return [{ text, keyboard: contactKeyboard(ctx) }];
+}
+
+async function acceptPhone(ctx: FlowContext, raw: string): Promise<Reply[]> {
+  const { core } = ctx.deps;
+  const phone = normalizePhone(raw);
+  if (!phone) throw new DomainError('phone_invalid');
+  const known = await core.members.findByPhone(phone);
+  if (known) return linkKnown(ctx, known, phone);
+  await ctx.save('join.name', { ...ctx.data, phone });
+  return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
+}
+
+/**
+ * The phone is already a member's (joined at the till or through another chat): this chat is
+ * linked to that member; the core issues no second card. The member's consent is on record.
+ */
+async function linkKnown(ctx: FlowContext, known: MemberDoc, phone: string): Promise<Reply[]> {
+  const { member, card } = await ctx.deps.core.members.enroll({
+    channel: ctx.sender.channel,
+    identity: ctx.identity,
+    phone,
+    name: known.name,
+    consent: true,
+    language: ctx.lang,
+  });
+  return welcomeBack(ctx, member, card._id);
+}
+
+async function welcomeBack(ctx: FlowContext, member: MemberDoc, cardNumber: string): Promise<Reply[]> {
+  const m = makeContext(ctx.deps, ctx.sender, { member, lang: member.language, step: null, data: {} });
+  await m.save('menu', {});
+  return [{ text: m.t('bot:join.welcome_back', { name: escapeHtml(member.name), card: cardNumber }), keyboard: mainMenu(m) }];
+}
+
+async function nameStep(ctx: FlowContext, typed: string): Promise<Reply[]> {
+  const name = typed.replace(/\s+/g, ' ').trim();
+  if (name.length < 1 || name.length > NAME_MAX || name.startsWith('/')) {
+    return [{ text: ctx.t('bot:join.name_invalid', { max: NAME_MAX }), keyboard: { kind: 'remove' } }];
+  }
+  const settings = await ctx.deps.core.settings.current();
+  await ctx.save('join.consent', { ...ctx.data, name, consentVersion: settings.consentTextVersion });
+  return [consentPrompt(ctx)];
+}
+
+function consentPrompt(ctx: FlowContext): Reply {
+  const url = ctx.deps.policyUrl;
+  const lines = [ctx.t('bot:join.consent', { name: escapeHtml(ctx.data.name ?? '') })];
+  if (url) lines.push(ctx.t('bot:join.consent_policy', { url: escapeHtml(url) }));
+  lines.push(ctx.t('bot:join.consent_version', { version: escapeHtml(ctx.data.consentVersion ?? '') }));
+  const rows = [
+    [
+      { label: ctx.t('bot:join.consent_agree'), action: ACTION.consent, arg: 'yes' },
+      { label: ctx.t('bot:join.consent_decline'), action: ACTION.consent, arg: 'no' },
+    ],
+    ...(url ? [[{ label: ctx.t('bot:join.consent_policy_button'), action: 'policy', url }]] : []),
+  ];
+  return { text: lines.join('\n\n'), keyboard: { kind: 'inline', rows } };
+}
+
+async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
+  if (input.kind !== 'action' || input.action !== ACTION.consent || (input.arg !== 'yes' && input.arg !== 'no')) {
+    return [{ text: ctx.t('bot:join.consent_ask_again') }, consentPrompt(ctx)];
+  }
+  if (input.arg === 'no') {
+    // Nothing is kept without consent: the phone and name typed so far go too.
+    await ctx.deps.conversations.remove(ctx.identity);
+    return [{ text: ctx.t('bot:join.declined'), keyboard: { kind: 'remove' } }];
+  }
+  const { phone, name, referralCode, consentVersion } = ctx.data;
+  if (!phone || !name) return startJoin(ctx, undefined);
+  const result = await ctx.deps.core.members.enroll({
+    channel: ctx.sender.channel,
+    identity: ctx.identity,
+    phone,
+    name,
+    consent: true,
+    language: ctx.lang,
+    ...(consentVersion ? { consentVersion } : {}),
+    ...(referralCode ? { referralCode } : {}),
+  });
+  // The phone joined elsewhere meanwhile: this chat is now linked to that member.
+  if (!result.created) return welcomeBack(ctx, result.member, result.card._id);
+  const m = makeContext(ctx.deps, ctx.sender, { member: result.member, lang: result.member.language, step: null, data: {} });
+  await m.save('menu', {});
+  const mine = result.bonuses.filter((b) => b.card === result.card._id);
+  const points = (type: 'welcome' | 'referral'): number => mine.filter((b) => b.type === type).reduce((sum, b) => sum + b.amount, 0);
+  const lines = [m.t('bot:join.welcome', { name: escapeHtml(result.member.name), card: result.card._id })];
+  const bonusLines: string[] = [];
+  if (points('welcome') > 0) bonusLines.push(m.t('bot:join.welcome_bonus', { points: m.t('bot:points', { count: points('welcome') }) }));
+  if (points('referral') > 0) bonusLines.push(m.t('bot:join.referral_bonus', { points: m.t('bot:points', { count: points('referral') }) }));
+  bonusLines.push(m.t('bot:join.balance', { points: m.t('bot:points', { count: result.card.balance }) }));
+  lines.push(bonusLines.join('\n'), m.t('bot:join.card_hint', { button: m.t('bot:menu.card') }));
+  return [{ text: lines.join('\n\n'), keyboard: mainMenu(m) }];
+}
