@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { createChannels, type Channels } from './bots/channels.js';
 import { startApi } from './api/api.role.js';
 import { startBots } from './bots/bots.role.js';
 import { ConfigError, loadConfig, ROLES, type Config, type Role } from './core/config.js';
@@ -7,10 +9,13 @@ import { startRuntime } from './infra/runtime.js';
 import { createShutdown } from './infra/shutdown.js';
 import { startWorkers } from './workers/worker.role.js';
 
+/** `npm run chat`: the whole product plus a terminal chat on stdin/stdout. */
+const chatMode = process.argv.includes('--chat');
+
 function readConfig(): Config {
   try {
     const config = loadConfig(process.env);
-    const arg = process.argv[2];
+    const arg = process.argv.slice(2).find((a) => !a.startsWith('--'));
     if (arg === undefined) return config;
     if (!(ROLES as readonly string[]).includes(arg)) {
       throw new ConfigError([{ variable: 'role argument', message: `"${arg}" is not one of ${ROLES.join(', ')}` }]);
@@ -28,7 +33,11 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const started = performance.now();
   const config = readConfig();
-  const logger = createLogger(config.logLevel);
+  // In the terminal chat, stdout is the conversation: logs go to stderr, warnings and worse only.
+  const logger = chatMode ? createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', pino.destination(2)) : createLogger(config.logLevel);
+  const print = (text: string): void => {
+    (chatMode ? process.stderr : process.stdout).write(`${text}\n`);
+  };
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs);
   shutdown.installSignalHandlers();
   const crash = (err: unknown): void => {
@@ -39,6 +48,8 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', crash);
 
   const lines: string[] = [];
+  let chat: Channels['chat'];
+  let channels: Channels | undefined;
   try {
     const rt = await startRuntime(config, logger, shutdown, { print: (l) => lines.push(l) });
     const { role } = config;
@@ -48,18 +59,23 @@ async function main(): Promise<void> {
       `Redis: ${rt.endpoints.redis.source === 'external' ? 'REDIS_URL' : `embedded redis-server on ${rt.endpoints.redis.url}`}`,
     );
     // Started worker → bots → api, so shutdown (reverse order) stops intake first.
+    const needsChannels = role !== 'api' || config.telegram.enabled;
+    channels = needsChannels
+      ? await createChannels(rt, chatMode ? { console: { input: process.stdin, output: process.stdout, userId: process.env.USER ?? 'local', languageCode: process.env.LANG?.slice(0, 2), colour: process.stdout.isTTY } } : {})
+      : undefined;
+    chat = channels?.chat;
     if (role === 'all' || role === 'worker') {
-      const w = await startWorkers(rt);
+      const w = await startWorkers(rt, channels ? { channels } : {});
       shutdown.add('workers', () => w.close());
       lines.push(...w.summary);
     }
     if (role === 'all' || role === 'bots') {
-      const b = await startBots(rt);
+      const b = await startBots(rt, channels!);
       shutdown.add('bots', () => b.close());
       lines.push(...b.summary);
     }
     if (role === 'all' || role === 'api') {
-      const a = await startApi(rt);
+      const a = await startApi(rt, channels);
       shutdown.add('http', () => a.close());
       lines.push(...a.summary);
     }
@@ -68,8 +84,13 @@ async function main(): Promise<void> {
     const code = await shutdown.run('start-up failed', 1);
     process.exit(code || 1);
   }
-  lines.push(`Ready in ${Math.round(performance.now() - started)} ms. Ctrl-C to stop.`);
-  console.log(lines.map((l) => `  ${l}`).join('\n'));
+  lines.push(`Ready in ${Math.round(performance.now() - started)} ms. ${chatMode ? 'Ctrl-D or Ctrl-C to leave.' : 'Ctrl-C to stop.'}`);
+  print(lines.map((l) => `  ${l}`).join('\n'));
+  if (chatMode && chat && channels) {
+    chat.start(channels.i18n.t(channels.i18n.pickLanguage(process.env.LANG), 'console:hint'));
+    await chat.finished();
+    process.exit(await shutdown.run('chat ended'));
+  }
 }
 
 void main();

@@ -3,14 +3,19 @@ import type { Runtime } from '../infra/runtime.js';
 import { pingMongo } from '../infra/mongo.js';
 import { pingRedis } from '../infra/redis.js';
 import { buildApp } from './app.js';
+import type { Channels } from '../bots/channels.js';
+import { startTelegram } from '../bots/telegram/telegram.runner.js';
 
 export interface RoleHandle {
   summary: string[];
   close(): Promise<void>;
 }
 
-export async function buildRuntimeApp(rt: Runtime): Promise<FastifyInstance> {
+export async function buildRuntimeApp(rt: Runtime, channels?: Channels): Promise<FastifyInstance> {
+  const tg = rt.config.telegram;
+  const webhook = tg.enabled && tg.mode.kind === 'webhook' && channels?.telegram ? { bot: channels.telegram.bot, secret: tg.mode.secret } : undefined;
   return buildApp({
+    ...(webhook ? { telegramWebhook: webhook } : {}),
     logger: rt.logger,
     health: { checks: { mongo: () => pingMongo(rt.mongo), redis: () => pingRedis(rt.redis) } },
     core: rt.core,
@@ -23,9 +28,14 @@ export async function buildRuntimeApp(rt: Runtime): Promise<FastifyInstance> {
 }
 
 /** The `api` role: the HTTP server on HOST:PORT. */
-export async function startApi(rt: Runtime): Promise<RoleHandle & { app: FastifyInstance; url: string }> {
-  const app = await buildRuntimeApp(rt);
+export async function startApi(rt: Runtime, channels?: Channels): Promise<RoleHandle & { app: FastifyInstance; url: string }> {
+  const app = await buildRuntimeApp(rt, channels);
   const url = await app.listen({ host: rt.config.http.host, port: rt.config.http.port });
+  const tg = rt.config.telegram;
+  // The webhook is registered once this server can receive it.
+  if (tg.enabled && tg.mode.kind === 'webhook' && channels?.telegram) {
+    await startTelegram({ bot: channels.telegram.bot, config: tg, logger: rt.logger, i18n: channels.i18n });
+  }
   return {
     app,
     url,

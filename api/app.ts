@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Bot } from 'grammy';
 import type { Core } from '../core/core.js';
 import { hashKey } from '../core/stores/store.repository.js';
 import type { Connection } from '../infra/mongo.js';
@@ -16,6 +17,7 @@ import { memberRoutes } from './routes/members.routes.js';
 import { purchaseRoutes } from './routes/purchases.routes.js';
 import { settingsRoutes } from './routes/settings.routes.js';
 import { storeRoutes } from './routes/stores.routes.js';
+import { telegramWebhookRoutes } from './routes/telegram-webhook.routes.js';
 import { createAdminService } from './services/admin.service.js';
 
 export interface AppDeps {
@@ -31,6 +33,8 @@ export interface AppDeps {
   redis?: Redis;
   /** Look-ups (GET /api/v1/cards…) allowed per store key and window; default 120 per minute. */
   lookupRateLimit?: { max: number; timeWindowMs: number; nameSpace?: string };
+  /** Telegram in webhook mode: POST /telegram/webhook, checked against the secret. */
+  telegramWebhook?: { bot: Bot; secret: string };
 }
 
 const REQUEST_ID_RE = /^[\w.-]{8,128}$/;
@@ -57,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerPlugin);
   registerErrorHandler(app);
   await app.register(healthRoutes(deps.health));
+  if (deps.telegramWebhook) await app.register(telegramWebhookRoutes(deps.telegramWebhook));
   if (deps.core) await registerApi(app, deps.core, deps);
   return app;
 }

@@ -1,14 +1,32 @@
 import type { Runtime } from '../infra/runtime.js';
 import type { RoleHandle } from '../api/api.role.js';
+import type { Channels } from './channels.js';
+import { startTelegram } from './telegram/telegram.runner.js';
 
-/** The `bots` role: every configured channel; a channel without credentials stays off and says why. */
-export async function startBots(rt: Runtime): Promise<RoleHandle> {
+/**
+ * The `bots` role: intake of every configured channel. Telegram polls here; in webhook mode
+ * the API process receives updates and this role only says so. A channel without
+ * credentials stays off and says why.
+ */
+export async function startBots(rt: Runtime, channels: Channels): Promise<RoleHandle> {
   const tg = rt.config.telegram;
-  const summary = [tg.enabled ? `Telegram: on (${tg.mode.kind})` : `Telegram: off, ${tg.reason}`];
+  const summary: string[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  if (!tg.enabled) summary.push(`Telegram: off, ${tg.reason}`);
+  else if (tg.mode.kind === 'webhook') summary.push(`Telegram: on (webhook ${tg.mode.url}, served by the api role)`);
+  else if (channels.telegram) {
+    const handle = await startTelegram({ bot: channels.telegram.bot, config: tg, logger: rt.logger, i18n: channels.i18n });
+    closers.push(() => handle.stop());
+    summary.push(`Telegram: on (polling, @${channels.telegram.username})`);
+  }
+  if (channels.chat) {
+    summary.push('Terminal chat: on (type a number to press a button, /contact +79991234567 to share a phone)');
+  }
   return {
     summary,
     async close() {
-      // channels register their own closers as they are added
+      for (const c of closers.reverse()) await c();
+      channels.chat?.close();
     },
   };
 }

@@ -2,12 +2,14 @@ import type { Queue } from 'bullmq';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
 import type { Runtime } from '../infra/runtime.js';
 import type { RoleHandle } from '../api/api.role.js';
+import type { Channels } from '../bots/channels.js';
 import { startMaintenance } from './maintenance/maintenance.jobs.js';
+import { startNotifyWorker } from './notifications/notify.worker.js';
 import { startOutboxRelay } from './outbox/outbox-relay.worker.js';
 
 export interface WorkerExtras {
-  /** Processors a channel adds (notifications per channel), started with the role. */
-  processors?: { name: string; close(): Promise<void> }[];
+  /** The chat channels' flows and senders: notifications are rendered and delivered with them. */
+  channels?: Pick<Channels, 'flows' | 'senders'>;
 }
 
 /**
@@ -16,12 +18,17 @@ export interface WorkerExtras {
  * channels register (notifications).
  */
 export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Promise<RoleHandle> {
-  const queue: Queue<DomainEvent> = rt.queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE);
+  // A failed delivery (e.g. Mongo briefly down) is retried; the notifier's guard keeps it at most once.
+  const queue: Queue<DomainEvent> = rt.queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, { attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
   const relay = startOutboxRelay({ outbox: rt.core.outbox, queue, logger: rt.logger });
   const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger });
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');
-  const processors = extras.processors ?? [];
+  const processors: { name: string; close(): Promise<void> }[] = [];
+  if (extras.channels) {
+    const notify = startNotifyWorker({ queues: rt.queues, flows: extras.channels.flows, senders: extras.channels.senders, redis: rt.redis, logger: rt.logger });
+    processors.push({ name: `notifications (${Object.keys(extras.channels.senders).join(', ') || 'no channel'})`, close: () => notify.close() });
+  }
   return {
     summary: [`Workers: outbox relay, maintenance (recovery, expiry)${processors.length ? `, ${processors.map((p) => p.name).join(', ')}` : ''}; queue prefix "${rt.config.queuePrefix}"`],
     async close() {

@@ -41,9 +41,10 @@ export function createConsoleChat(deps: {
     return { kind: 'text', text };
   }
 
-  const rl = createInterface({ input: deps.input, terminal: false });
-  const closed = new Promise<void>((resolve) => rl.once('close', resolve));
-  rl.on('line', (line) => {
+  let rl: ReturnType<typeof createInterface> | undefined;
+  let onClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (onClosed = resolve));
+  const onLine = (line: string): void => {
     const input = parse(line);
     if (!input) {
       deps.output.write('> ');
@@ -53,13 +54,19 @@ export function createConsoleChat(deps: {
     queue = queue.then(async () => {
       print(await deps.flows.handle(sender, input));
     });
-  });
+  };
 
   return {
     sender,
-    /** Starts the conversation as `/start` would. */
-    async start(): Promise<void> {
-      await (queue = queue.then(async () => print(await deps.flows.handle(sender, { kind: 'start' }))));
+    /**
+     * Starts reading the terminal, after the product is up. It shows `hint` instead of sending
+     * /start itself: an automatic /start would restart a join left half-finished last time.
+     */
+    start(hint: string): void {
+      deps.output.write(`${hint}\n> `);
+      rl = createInterface({ input: deps.input, terminal: false });
+      rl.on('line', onLine);
+      rl.once('close', onClosed);
     },
     /** A notification for this user (the console channel's sender). */
     deliver(replies: Reply[]): void {
@@ -71,7 +78,8 @@ export function createConsoleChat(deps: {
       await queue;
     },
     close(): void {
-      rl.close();
+      rl?.close();
+      onClosed();
     },
   };
 }

@@ -1,0 +1,69 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Bot } from 'grammy';
+import { createI18n, type I18n } from '../core/i18n/i18n.js';
+import type { Runtime } from '../infra/runtime.js';
+import type { Senders } from '../workers/notifications/notify.worker.js';
+import { createConsoleChat } from './console/console.chat.js';
+import { createFlows, type FlowsService } from './flows/flows.service.js';
+import { createTelegramApi, createTelegramBot } from './telegram/telegram.bot.js';
+import { telegramSender } from './telegram/telegram.render.js';
+
+export interface ConsoleOptions {
+  input: Readable;
+  output: Writable;
+  userId: string;
+  languageCode?: string | undefined;
+  colour?: boolean;
+}
+
+/**
+ * Every chat channel of this process over one set of flows: the Telegram bot (when a token
+ * is configured), the terminal chat (in `npm run chat`), and the senders the notification
+ * worker delivers through. Roles pick what they need: the bots role starts intake, the
+ * worker role sends, the API role serves the Telegram webhook.
+ */
+export interface Channels {
+  i18n: I18n;
+  flows: FlowsService;
+  senders: Senders;
+  telegram: { bot: Bot; username: string } | undefined;
+  chat: ReturnType<typeof createConsoleChat> | undefined;
+}
+
+export async function createChannels(rt: Runtime, opts: { console?: ConsoleOptions } = {}): Promise<Channels> {
+  const i18n = await createI18n();
+  const tg = rt.config.telegram;
+  // getMe fails start-up on a wrong token, and gives the username for invite links.
+  const me = tg.enabled ? await createTelegramApi(tg).getMe() : undefined;
+  const flows = createFlows({ core: rt.core, i18n, conn: rt.mongo, links: { telegramBot: me?.username } });
+  await flows.init();
+  const senders: Senders = {};
+  let telegram: Channels['telegram'];
+  if (tg.enabled && me) {
+    const bot = createTelegramBot({ config: tg, flows, logger: rt.logger, i18n, botInfo: me });
+    telegram = { bot, username: me.username };
+    senders.telegram = telegramSender(bot.api);
+  }
+  let chat: Channels['chat'];
+  if (opts.console) {
+    const qrDir = resolve(rt.config.dataDir, 'chat');
+    chat = createConsoleChat({
+      flows,
+      ...opts.console,
+      saveImage: (r) => {
+        if (!r.image) return undefined;
+        mkdirSync(qrDir, { recursive: true });
+        const path = join(qrDir, r.image.filename);
+        writeFileSync(path, r.image.png);
+        return path;
+      },
+    });
+    const c = chat;
+    senders.console = async (_userId, replies) => {
+      c.deliver(replies);
+    };
+  }
+  return { i18n, flows, senders, telegram, chat };
+}
