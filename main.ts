@@ -69,8 +69,8 @@ async function main(): Promise<void> {
       shutdown.add('workers', () => w.close());
       lines.push(...w.summary);
     }
-    if (role === 'all' || role === 'bots') {
-      const b = await startBots(rt, channels!);
+    if ((role === 'all' || role === 'bots') && channels) {
+      const b = await startBots(rt, channels);
       shutdown.add('bots', () => b.close());
       lines.push(...b.summary);
     }
