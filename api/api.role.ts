@@ -14,12 +14,19 @@ export interface RoleHandle {
 export async function buildRuntimeApp(rt: Runtime, channels?: Channels): Promise<FastifyInstance> {
   const tg = rt.config.telegram;
   const webhook = tg.enabled && tg.mode.kind === 'webhook' && channels?.telegram ? { bot: channels.telegram.bot, secret: tg.mode.secret } : undefined;
+  const vk = rt.config.vk;
+  const vkCallback =
+    vk.enabled && vk.mode.kind === 'callback' && channels?.vk
+      ? { bot: channels.vk.bot, groupId: vk.groupId, secret: vk.mode.secret, confirmation: vk.mode.confirmation }
+      : undefined;
   return buildApp({
     ...(webhook ? { telegramWebhook: webhook } : {}),
+    ...(vkCallback ? { vkCallback } : {}),
     logger: rt.logger,
     health: { checks: { mongo: () => pingMongo(rt.mongo), redis: () => pingRedis(rt.redis) } },
     core: rt.core,
     mongo: rt.mongo,
+    wallet: rt.wallet?.wallet,
     adminToken: rt.adminToken,
     // Shared by every api process, so the limit holds per store key across the chain.
     redis: rt.redis,

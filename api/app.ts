@@ -12,12 +12,18 @@ import { registerErrorHandler } from './plugins/errors.plugin.js';
 import { swaggerPlugin } from './plugins/swagger.plugin.js';
 import { cardAdminRoutes } from './routes/card-admin.routes.js';
 import { cardRoutes } from './routes/cards.routes.js';
+import { contestAdminRoutes, contestPublicRoutes } from './routes/contests.routes.js';
 import { healthRoutes, type HealthChecks } from './routes/health.routes.js';
 import { memberRoutes } from './routes/members.routes.js';
 import { purchaseRoutes } from './routes/purchases.routes.js';
 import { settingsRoutes } from './routes/settings.routes.js';
+import type { Wallet } from '../core/wallet/wallet.service.js';
+import { passkitRoutes, PASSKIT_PREFIX } from './routes/passkit.routes.js';
 import { storeRoutes } from './routes/stores.routes.js';
+import { walletAdminRoutes } from './routes/wallet-admin.routes.js';
+import { walletRoutes } from './routes/wallet.routes.js';
 import { telegramWebhookRoutes } from './routes/telegram-webhook.routes.js';
+import { vkCallbackRoutes, type VkCallbackDeps } from './routes/vk-callback.routes.js';
 import { createAdminService } from './services/admin.service.js';
 
 export interface AppDeps {
@@ -33,8 +39,12 @@ export interface AppDeps {
   redis?: Redis;
   /** Look-ups (GET /api/v1/cards…) allowed per store key and window; default 120 per minute. */
   lookupRateLimit?: { max: number; timeWindowMs: number; nameSpace?: string };
+  /** Apple Wallet: distribution links, the PassKit web service, admin wallet links. */
+  wallet?: Wallet | undefined;
   /** Telegram in webhook mode: POST /telegram/webhook, checked against the secret. */
   telegramWebhook?: { bot: Bot; secret: string };
+  /** VK in Callback API mode: POST /vk/callback, checked against the secret and the community id. */
+  vkCallback?: VkCallbackDeps;
 }
 
 const REQUEST_ID_RE = /^[\w.-]{8,128}$/;
@@ -62,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
   await app.register(healthRoutes(deps.health));
   if (deps.telegramWebhook) await app.register(telegramWebhookRoutes(deps.telegramWebhook));
+  if (deps.vkCallback) await app.register(vkCallbackRoutes(deps.vkCallback));
   if (deps.core) await registerApi(app, deps.core, deps);
   return app;
 }
@@ -84,6 +95,10 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
     keyGenerator: (req: FastifyRequest) => `store:${hashKey(bearerToken(req) ?? '')}`,
   });
   await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
+  if (deps.wallet) {
+    await app.register(walletRoutes({ wallet: deps.wallet }));
+    await app.register(passkitRoutes({ wallet: deps.wallet }), { prefix: PASSKIT_PREFIX });
+  }
 
   await app.register(
     async (api) => {
@@ -93,6 +108,8 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
         await till.register(purchaseRoutes({ core }));
         await till.register(memberRoutes({ admin, who: 'till' }));
       });
+      // Public contest records (no auth) and the contests' admin routes behind the admin token.
+      await api.register(contestPublicRoutes({ contests: core.contests }));
       await api.register(
         async (adm) => {
           adm.addHook('onRequest', adm.authenticateAdmin);
@@ -100,6 +117,8 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
           await adm.register(memberRoutes({ admin, who: 'admin' }));
           await adm.register(settingsRoutes({ core }));
           await adm.register(cardAdminRoutes({ core }));
+          await adm.register(contestAdminRoutes({ contests: core.contests }));
+          if (deps.wallet) await adm.register(walletAdminRoutes({ core, wallet: deps.wallet }));
         },
         { prefix: '/admin' },
       );

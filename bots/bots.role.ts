@@ -2,11 +2,12 @@ import type { Runtime } from '../infra/runtime.js';
 import type { RoleHandle } from '../api/api.role.js';
 import type { Channels } from './channels.js';
 import { startTelegram } from './telegram/telegram.runner.js';
+import { startVk } from './vk/vk.runner.js';
 
 /**
- * The `bots` role: intake of every configured channel. Telegram polls here; in webhook mode
- * the API process receives updates and this role only says so. A channel without
- * credentials stays off and says why.
+ * The `bots` role: intake of every configured channel. Telegram polls here, VK reads Bots
+ * Long Poll here; in webhook / Callback API mode the API process receives updates and this
+ * role only says so. A channel without credentials stays off and says why.
  */
 export async function startBots(rt: Runtime, channels: Channels): Promise<RoleHandle> {
   const tg = rt.config.telegram;
@@ -18,6 +19,14 @@ export async function startBots(rt: Runtime, channels: Channels): Promise<RoleHa
     const handle = await startTelegram({ bot: channels.telegram.bot, config: tg, logger: rt.logger, i18n: channels.i18n });
     closers.push(() => handle.stop());
     summary.push(`Telegram: on (polling, @${channels.telegram.username})`);
+  }
+  const vk = rt.config.vk;
+  if (!vk.enabled) summary.push(`VK: off, ${vk.reason}`);
+  else if (vk.mode.kind === 'callback') summary.push(`VK: on (Callback API at ${rt.config.http.publicUrl}/vk/callback, served by the api role)`);
+  else if (channels.vk) {
+    const handle = await startVk({ bot: channels.vk.bot, config: vk, logger: rt.logger, redis: rt.redis, prefix: rt.config.queuePrefix });
+    closers.push(() => handle.stop());
+    summary.push(`VK: on (long poll, vk.me/${channels.vk.community})`);
   }
   if (channels.chat) {
     summary.push('Terminal chat: on (type a number to press a button, /contact +79991234567 to share a phone)');

@@ -9,6 +9,8 @@ import { createConsoleChat } from './console/console.chat.js';
 import { createFlows, type FlowsService } from './flows/flows.service.js';
 import { createTelegramApi, createTelegramBot } from './telegram/telegram.bot.js';
 import { telegramSender } from './telegram/telegram.render.js';
+import { createVk, createVkBot, fetchCommunity, redisUpdateGuard, type VkBot } from './vk/vk.bot.js';
+import { vkSender } from './vk/vk.render.js';
 
 export interface ConsoleOptions {
   input: Readable;
@@ -19,16 +21,18 @@ export interface ConsoleOptions {
 }
 
 /**
- * Every chat channel of this process over one set of flows: the Telegram bot (when a token
- * is configured), the terminal chat (in `npm run chat`), and the senders the notification
- * worker delivers through. Roles pick what they need: the bots role starts intake, the
- * worker role sends, the API role serves the Telegram webhook.
+ * Every chat channel of this process over one set of flows: the Telegram bot and the VK
+ * community bot (each when its token is configured), the terminal chat (in `npm run chat`),
+ * and the senders the notification worker delivers through. Roles pick what they need: the
+ * bots role starts intake, the worker role sends, the API role serves the Telegram webhook and
+ * the VK Callback API.
  */
 export interface Channels {
   i18n: I18n;
   flows: FlowsService;
   senders: Senders;
   telegram: { bot: Bot; username: string } | undefined;
+  vk: { bot: VkBot; community: string } | undefined;
   chat: ReturnType<typeof createConsoleChat> | undefined;
 }
 
@@ -37,7 +41,11 @@ export async function createChannels(rt: Runtime, opts: { console?: ConsoleOptio
   const tg = rt.config.telegram;
   // getMe fails start-up on a wrong token, and gives the username for invite links.
   const me = tg.enabled ? await createTelegramApi(tg).getMe() : undefined;
-  const flows = createFlows({ core: rt.core, i18n, conn: rt.mongo, links: { telegramBot: me?.username } });
+  const vkc = rt.config.vk;
+  const vkApi = vkc.enabled ? createVk(vkc) : undefined;
+  // groups.getById fails start-up on a wrong token or community id, and gives the short name for invite links.
+  const community = vkc.enabled && vkApi ? await fetchCommunity(vkApi, vkc.groupId) : undefined;
+  const flows = createFlows({ core: rt.core, i18n, conn: rt.mongo, links: { telegramBot: me?.username, vkCommunity: community?.screenName }, wallet: rt.wallet?.wallet });
   await flows.init();
   const senders: Senders = {};
   let telegram: Channels['telegram'];
@@ -45,6 +53,12 @@ export async function createChannels(rt: Runtime, opts: { console?: ConsoleOptio
     const bot = createTelegramBot({ config: tg, flows, logger: rt.logger, i18n, botInfo: me });
     telegram = { bot, username: me.username };
     senders.telegram = telegramSender(bot.api);
+  }
+  let vk: Channels['vk'];
+  if (vkc.enabled && vkApi && community) {
+    const guard = redisUpdateGuard(rt.redis, rt.config.queuePrefix, vkc.groupId);
+    vk = { bot: createVkBot({ config: vkc, vk: vkApi, flows, guard, logger: rt.logger, i18n }), community: community.screenName };
+    senders.vk = vkSender(vkApi);
   }
   let chat: Channels['chat'];
   if (opts.console) {
@@ -65,5 +79,5 @@ export async function createChannels(rt: Runtime, opts: { console?: ConsoleOptio
       c.deliver(replies);
     };
   }
-  return { i18n, flows, senders, telegram, chat };
+  return { i18n, flows, senders, telegram, vk, chat };
 }

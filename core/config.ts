@@ -36,6 +36,13 @@ export const envSchema = z.object({
   TELEGRAM_API_ROOT: optionalUrl,
   TELEGRAM_WEBHOOK_URL: optionalUrl,
   TELEGRAM_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16–256 of A-Z a-z 0-9 _ -').optional()),
+  // VK community bot: the community's access token (Manage → API usage → Access tokens, with "messages" and "photos" rights).
+  VK_GROUP_TOKEN: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9._-]{32,512}$/, 'the community access token (vk1.a.… or 85 hex characters)').optional()),
+  VK_GROUP_ID: z.preprocess(emptyToUndefined, z.coerce.number().int().positive('the community id, a positive number (club<id>)').optional()),
+  VK_CALLBACK_SECRET: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9]{16,50}$/, '16–50 of A-Z a-z 0-9 (the "Secret key" of the Callback API server)').optional()),
+  VK_CONFIRMATION_CODE: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'the string the Callback API server must return, letters and digits').optional()),
+  VK_API_BASE_URL: optionalUrl,
+  VK_API_RPS: z.coerce.number().int().min(1).max(100).default(20),
   // Apple Wallet: the certificate values are PEM text or a path to a PEM file.
   WALLET_PASS_TYPE_ID: z.preprocess(emptyToUndefined, z.string().regex(/^pass\.[A-Za-z0-9.-]+$/, 'looks like pass.com.example.loyalty').optional()),
   WALLET_TEAM_ID: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Z0-9]{10}$/, '10 of A-Z 0-9 (Apple team id)').optional()),
@@ -52,6 +59,12 @@ export const envSchema = z.object({
   APNS_KEY_ID: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Z0-9]{10}$/, '10 of A-Z 0-9 (key id of the .p8 key)').optional()),
   APNS_HOST: z.preprocess(emptyToUndefined, z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).default('https://api.push.apple.com')),
   APNS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
+  // Twitch stream giveaways (channel points): the app of dev.twitch.tv/console; the broadcaster connects with `npm run twitch:connect`.
+  TWITCH_CLIENT_ID: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9]{10,64}$/, 'the Client ID of the app at dev.twitch.tv/console (lowercase letters and digits)').optional()),
+  TWITCH_CLIENT_SECRET: optionalString,
+  TWITCH_CHANNEL: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9_]{1,25}$/, 'the broadcaster login or numeric user id').optional()),
+  TWITCH_AUTH_BASE_URL: z.preprocess(emptyToUndefined, z.url().default('https://id.twitch.tv/oauth2')),
+  TWITCH_POLL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -59,6 +72,33 @@ export type ServerSource = { kind: 'external'; url: string } | { kind: 'embedded
 export type TelegramConfig =
   | { enabled: false; reason: string }
   | { enabled: true; token: string; apiRoot: string | undefined; mode: { kind: 'polling' } | { kind: 'webhook'; url: string; secret: string } };
+/** Bots Long Poll by default; the Callback API (POST /vk/callback of the api role) when its secret and code are set. */
+export type VkConfig =
+  | { enabled: false; reason: string }
+  | {
+      enabled: true;
+      token: string;
+      groupId: number;
+      /** Base URL of the VK API without `/method` (another server, a fake in tests); unset: vk-io's default. */
+      apiBaseUrl: string | undefined;
+      /** API requests per second (VK allows a community token 20). */
+      rps: number;
+      mode: { kind: 'longpoll' } | { kind: 'callback'; secret: string; confirmation: string };
+    };
+/** Channel-points giveaways on Twitch: on with a client id; the broadcaster's token is stored by `npm run twitch:connect`. */
+export type TwitchConfig =
+  | { enabled: false; reason: string }
+  | {
+      enabled: true;
+      clientId: string;
+      /** Unset for a public client (device code flow needs none). */
+      clientSecret: string | undefined;
+      /** Broadcaster login or user id; unset: the one connected account. */
+      channel: string | undefined;
+      /** id.twitch.tv/oauth2, or a fake in tests (the device and token endpoints of twitch:connect). */
+      authBaseUrl: string;
+      pollMs: number;
+    };
 
 /** Pass signing material as configured: each value is PEM text or a path to a PEM file. */
 export interface WalletCredentials {
@@ -105,7 +145,9 @@ export interface Config {
   queuePrefix: string;
   shutdownTimeoutMs: number;
   telegram: TelegramConfig;
+  vk: VkConfig;
   wallet: WalletConfig;
+  twitch: TwitchConfig;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +173,45 @@ function telegramFrom(env: Env, problems: { variable: string; message: string }[
     };
   }
   return { enabled: true, token: env.TELEGRAM_BOT_TOKEN, apiRoot: env.TELEGRAM_API_ROOT, mode: { kind: 'polling' } };
+}
+
+function vkFrom(env: Env, problems: { variable: string; message: string }[]): VkConfig {
+  const callbackVars = (['VK_CALLBACK_SECRET', 'VK_CONFIRMATION_CODE'] as const).filter((v) => env[v] !== undefined);
+  if (!env.VK_GROUP_TOKEN) return { enabled: false, reason: 'no VK_GROUP_TOKEN' };
+  if (env.VK_GROUP_ID === undefined) {
+    problems.push({ variable: 'VK_GROUP_ID', message: 'required with VK_GROUP_TOKEN' });
+    return { enabled: false, reason: 'invalid VK configuration' };
+  }
+  // The secret and the confirmation code come as a pair: one alone is a half-done Callback API set-up.
+  if (callbackVars.length === 1) {
+    const missing = callbackVars[0] === 'VK_CALLBACK_SECRET' ? 'VK_CONFIRMATION_CODE' : 'VK_CALLBACK_SECRET';
+    problems.push({ variable: missing, message: `required with ${callbackVars[0] ?? ''} (Callback API mode)` });
+    return { enabled: false, reason: 'invalid VK configuration' };
+  }
+  const base = {
+    enabled: true as const,
+    token: env.VK_GROUP_TOKEN,
+    groupId: env.VK_GROUP_ID,
+    // `https://api.vk.ru` and `https://api.vk.ru/method` both mean the same server.
+    apiBaseUrl: env.VK_API_BASE_URL?.replace(/\/+$/, '').replace(/\/method$/, ''),
+    rps: env.VK_API_RPS,
+  };
+  if (env.VK_CALLBACK_SECRET && env.VK_CONFIRMATION_CODE) {
+    return { ...base, mode: { kind: 'callback', secret: env.VK_CALLBACK_SECRET, confirmation: env.VK_CONFIRMATION_CODE } };
+  }
+  return { ...base, mode: { kind: 'longpoll' } };
+}
+
+function twitchFrom(env: Env): TwitchConfig {
+  if (!env.TWITCH_CLIENT_ID) return { enabled: false, reason: 'no TWITCH_CLIENT_ID' };
+  return {
+    enabled: true,
+    clientId: env.TWITCH_CLIENT_ID,
+    clientSecret: env.TWITCH_CLIENT_SECRET,
+    channel: env.TWITCH_CHANNEL,
+    authBaseUrl: env.TWITCH_AUTH_BASE_URL.replace(/\/+$/, ''),
+    pollMs: env.TWITCH_POLL_MS,
+  };
 }
 
 const WALLET_SIGNER_VARS = ['WALLET_PASS_TYPE_ID', 'WALLET_TEAM_ID', 'WALLET_SIGNER_CERT', 'WALLET_SIGNER_KEY', 'WALLET_WWDR_CERT'] as const;
@@ -188,7 +269,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = parsed.data;
   const problems: { variable: string; message: string }[] = [];
   const telegram = telegramFrom(env, problems);
+  const vk = vkFrom(env, problems);
   const wallet = walletFrom(env, problems);
+  const twitch = twitchFrom(env);
   if (env.NODE_ENV === 'production' && !env.ADMIN_TOKEN) {
     problems.push({ variable: 'ADMIN_TOKEN', message: 'required in production' });
   }
@@ -211,6 +294,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     queuePrefix: env.QUEUE_PREFIX,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     telegram,
+    vk,
     wallet,
+    twitch,
   };
 }

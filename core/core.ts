@@ -1,8 +1,10 @@
 import type { Connection } from 'mongoose';
 import { createCardService } from './cards/card.service.js';
+import { createContestService } from './contests/contest.service.js';
 import { createOutbox } from './events/outbox.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createMemberService } from './members/member.service.js';
+import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -22,6 +24,8 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
   const purchases = createPurchaseService({ conn: deps.conn, ledger, cards, members, settings, clock });
   const stores = createStoreRepository(deps.conn);
   const outbox = createOutbox({ conn: deps.conn, clock });
+  const phoneProofs = createPhoneProofService({ conn: deps.conn, outbox, clock });
+  const contests = createContestService({ conn: deps.conn, cards, members, settings, outbox, clock });
   return {
     clock,
     settings: settingsRepo,
@@ -31,9 +35,11 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
     purchases,
     stores,
     outbox,
+    phoneProofs,
+    contests,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
-      await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init()]);
+      await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init(), phoneProofs.init(), contests.init()]);
       await settingsRepo.current();
     },
     /** The recovery pass: finishes movements, purchases and refunds a crash left half-done. */

@@ -3,6 +3,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { createCore, type Core } from '../core/core.js';
+import { createI18n } from '../core/i18n/i18n.js';
+import { createDevWalletCertificates, readDevWalletCertificates } from '../core/wallet/wallet-dev-certs.js';
+import { createPassPool } from '../core/wallet/pass-pool.js';
+import { devCertsDir, resolveWalletSetup, type ApnsSetup, type WalletSetup } from '../core/wallet/wallet-setup.js';
+import { createWallet, type Wallet } from '../core/wallet/wallet.service.js';
 import type { Logger } from './logger.js';
 import { connectMongo, poolSizeFor, type Connection } from './mongo.js';
 import { createQueueFactory, type QueueFactory } from './queue.factory.js';
@@ -21,6 +26,22 @@ export interface Runtime {
   queues: QueueFactory;
   endpoints: { mongo: Endpoint; redis: Endpoint };
   adminToken: string;
+  /** Apple Wallet passes, when certificates are configured (or dev ones on a laptop). */
+  wallet: { wallet: Wallet; apns: ApnsSetup | null } | null;
+}
+
+/**
+ * Wallet set-up, before any server starts so bad certificates stop start-up at once. On a
+ * laptop (not production, nothing configured) throw-away dev certificates are made on the
+ * first start, so the whole wallet path works without an Apple account.
+ */
+async function walletSetup(config: Config, print: (line: string) => void): Promise<WalletSetup> {
+  const dir = devCertsDir(config);
+  if (!config.wallet.credentials && config.env !== 'production' && !readDevWalletCertificates(dir)) {
+    await createDevWalletCertificates(dir);
+    print(`Wallet: made throw-away dev certificates in ${dir} (NOT FOR PRODUCTION)`);
+  }
+  return resolveWalletSetup(config);
 }
 
 /**
@@ -45,6 +66,8 @@ export async function startRuntime(
   opts: { storage?: Storage; print?: (line: string) => void } = {},
 ): Promise<Runtime> {
   const storage: Storage = opts.storage ?? { kind: 'dir', path: join(config.dataDir) };
+  const print = opts.print ?? ((l: string) => logger.info(l));
+  const wsetup = await walletSetup(config, print);
   const mongoEp = await provideMongo({
     url: config.mongo.kind === 'external' ? config.mongo.url : undefined,
     ferretdbBin: config.mongo.ferretdbBin,
@@ -69,6 +92,27 @@ export async function startRuntime(
   }
   const queues = createQueueFactory(redisEp.url, config.queuePrefix);
   shutdown.add('queues', () => queues.close());
-  const adminToken = resolveAdminToken(config, opts.print ?? ((l) => logger.info(l)));
-  return { config, logger, mongo, core, redis, queues, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken };
+  const adminToken = resolveAdminToken(config, print);
+  let wallet: Runtime['wallet'] = null;
+  if (wsetup.enabled) {
+    const generator = createPassPool({ pem: wsetup.signer.pem, threads: config.wallet.poolSize });
+    shutdown.add('pass signing threads', () => generator.close());
+    const w = createWallet({
+      conn: mongo,
+      cards: core.cards,
+      members: core.members,
+      settings: () => core.settings.current(),
+      i18n: await createI18n(),
+      passTypeId: wsetup.signer.passTypeId,
+      teamId: wsetup.signer.teamId,
+      organizationName: config.wallet.organizationName,
+      publicUrl: config.http.publicUrl,
+      linkSecret: wsetup.linkSecret,
+      generator,
+    });
+    await w.init();
+    wallet = { wallet: w, apns: wsetup.apns };
+  }
+  print(wsetup.enabled ? wsetup.summary : `Wallet: off, ${wsetup.reason}`);
+  return { config, logger, mongo, core, redis, queues, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken, wallet };
 }

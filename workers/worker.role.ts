@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq';
-import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
+import { DOMAIN_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
+import { createApnsClient } from './wallet/apns.client.js';
+import { startWalletWorkers } from './wallet/wallet.worker.js';
 import type { Runtime } from '../infra/runtime.js';
 import type { RoleHandle } from '../api/api.role.js';
 import type { Channels } from '../bots/channels.js';
@@ -20,7 +22,9 @@ export interface WorkerExtras {
 export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Promise<RoleHandle> {
   // A failed delivery (e.g. Mongo briefly down) is retried; the notifier's guard keeps it at most once.
   const queue: Queue<DomainEvent> = rt.queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, { attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
-  const relay = startOutboxRelay({ outbox: rt.core.outbox, queue, logger: rt.logger });
+  const retried = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 } };
+  const walletQueue = rt.wallet ? rt.queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried) : null;
+  const relay = startOutboxRelay({ outbox: rt.core.outbox, queue: walletQueue ? [queue, walletQueue] : [queue], logger: rt.logger });
   const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger });
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');
@@ -28,6 +32,27 @@ export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Prom
   if (extras.channels) {
     const notify = startNotifyWorker({ queues: rt.queues, flows: extras.channels.flows, senders: extras.channels.senders, redis: rt.redis, logger: rt.logger });
     processors.push({ name: `notifications (${Object.keys(extras.channels.senders).join(', ') || 'no channel'})`, close: () => notify.close() });
+  }
+  if (rt.wallet) {
+    const a = rt.wallet.apns;
+    const apns = a ? createApnsClient({ host: a.host, key: a.key, keyId: a.keyId, teamId: a.teamId, concurrency: a.concurrency }) : null;
+    const w = startWalletWorkers({
+      queues: rt.queues,
+      wallet: rt.wallet.wallet,
+      apns,
+      logger: rt.logger,
+      eventsQueue: WALLET_EVENTS_QUEUE,
+      debounceMs: rt.config.wallet.debounceMs,
+      pushRate: rt.config.wallet.pushRate,
+      prewarm: true,
+    });
+    processors.push({
+      name: `wallet passes${apns ? ' + APNs' : ''}`,
+      close: async () => {
+        await w.close();
+        await apns?.close();
+      },
+    });
   }
   return {
     summary: [`Workers: outbox relay, maintenance (recovery, expiry)${processors.length ? `, ${processors.map((p) => p.name).join(', ')}` : ''}; queue prefix "${rt.config.queuePrefix}"`],

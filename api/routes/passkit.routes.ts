@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import { listPlugin, logPlugin, registrationPlugin, updatePlugin } from 'fastify-passkit-webservice/v1';
 import { z } from 'zod';
 import type { Wallet } from '../../core/wallet/wallet.service.js';
@@ -47,6 +47,8 @@ const AUTHENTICATED = new Set([
   'GET /v1/passes/:passTypeIdentifier/:serialNumber',
 ]);
 
+const LOG_ROUTE = 'POST /v1/log';
+
 const asArray = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
 
 /**
@@ -56,7 +58,8 @@ const asArray = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Arra
  *    token against the hash stored for that serial number (401 otherwise, nothing changes);
  *  - it stamps Last-Modified with the time of the request; we send the pass's own time,
  *    else a change landing during the request would be answered 304 later;
- *  - its response checks are for its own success answers; error answers (JSON) pass through.
+ *  - its response checks are for its own success answers; error answers (JSON) pass through;
+ *  - its log route never answers (see logHandler).
  * Register under PUBLIC_URL's webServiceURL path: `app.register(passkitRoutes({ wallet }), { prefix: PASSKIT_PREFIX })`.
  */
 export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
@@ -64,7 +67,8 @@ export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
   const lastModified = new WeakMap<FastifyRequest, Date>();
 
   const authenticate: preHandlerAsyncHookHandler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const p = passParams.parse({ passTypeIdentifier: (req.params as Record<string, unknown>).passTypeIdentifier, serialNumber: (req.params as Record<string, unknown>).serialNumber });
+    // Validated by the route schema before this hook runs.
+    const p = req.params as z.infer<typeof passParams>;
     const token = /^ApplePass ([\x21-\x7e]{16,256})$/.exec(req.headers.authorization ?? '')?.[1];
     const doc = token && p.passTypeIdentifier === wallet.passTypeId ? await wallet.passes.authenticate(p.serialNumber, token) : null;
     if (!doc) return reply.code(401).send();
@@ -72,6 +76,14 @@ export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
       // The pass served is current: a change the debounced worker has not applied yet is applied now.
       lastModified.set(req, (await wallet.passes.refresh(doc._id)).doc.updatedAt);
     }
+  };
+
+  // The library's log handler returns the reply without sending it, so the request never ends
+  // (fixed in its express sibling, passkit-webservice-toolkit PR #3, not in fastify 1.4.4).
+  const logHandler = async function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+    const { logs } = req.body as { logs: string[] };
+    this.log.warn({ logs: logs.slice(0, 50) }, 'Wallet device log');
+    return reply.code(200).send();
   };
 
   return async (app) => {
@@ -84,6 +96,7 @@ export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
       if (!schema) return;
       route.schema = { tags: ['passkit'], ...schema };
       if (AUTHENTICATED.has(key)) route.preHandler = [authenticate, ...asArray(route.preHandler)];
+      if (key === LOG_ROUTE) route.handler = logHandler;
       route.onSend = asArray(route.onSend).map(
         (hook): onSendHookHandler =>
           async function (this: unknown, req, reply, payload) {
@@ -116,10 +129,7 @@ export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
         return wallet.passes.file(doc);
       },
     });
-    await app.register(logPlugin, {
-      onIncomingLogs: (logs: string[]) => {
-        app.log.warn({ logs: logs.slice(0, 50) }, 'Wallet device log');
-      },
-    });
+    // Registered for its route; the handler is ours (logHandler, above).
+    await app.register(logPlugin, { onIncomingLogs: () => undefined });
   };
 }

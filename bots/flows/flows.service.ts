@@ -6,7 +6,7 @@ import type { I18n, Language } from '../../core/i18n/i18n.js';
 import type { MemberDoc } from '../../core/members/member.model.js';
 import type { Clock } from '../../core/shared/clock.js';
 import { balanceReplies } from './balance.flow.js';
-import { cardReplies } from './card.flow.js';
+import { cardReplies, type CardWallet } from './card.flow.js';
 import { renderError } from './errors.render.js';
 import { loadContext, type FlowContext, type FlowDeps } from './flow.context.js';
 import type { ChatChannel, Flows, Input, Reply, Sender } from './flow.types.js';
@@ -15,7 +15,7 @@ import { historyReplies } from './history.flow.js';
 import { inviteReplies } from './invite.flow.js';
 import { contactKeyboard, continueJoin } from './join.flow.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
-import { isInviteeReferral, levelChangedText, pointsChangedText } from './notification.render.js';
+import { isInviteeReferral, levelChangedText, phoneVerificationText, pointsChangedText } from './notification.render.js';
 import { eraseAskReplies, eraseConfirmReplies, languageReplies, notificationsReplies, settingsReplies } from './settings.flow.js';
 
 export interface Notification {
@@ -29,7 +29,6 @@ type Handler = (ctx: FlowContext, arg: string | undefined) => Promise<Reply[]> |
 /** What each button does for a member; an action not listed here is answered as unrecognised. */
 const HANDLERS: Record<string, Handler> = {
   [ACTION.balance]: (ctx) => balanceReplies(ctx),
-  [ACTION.card]: (ctx) => cardReplies(ctx),
   [ACTION.history]: (ctx, arg) => historyReplies(ctx, arg),
   [ACTION.invite]: (ctx) => inviteReplies(ctx),
   [ACTION.settings]: (ctx) => settingsReplies(ctx),
@@ -80,6 +79,8 @@ export function createFlows(deps: {
   links: { telegramBot?: string | undefined; vkCommunity?: string | undefined };
   policyUrl?: string;
   clock?: Clock;
+  /** Apple Wallet, when configured: "My card" then carries the pass link (and file on Telegram). */
+  wallet?: CardWallet | undefined;
 }): Flows & { init(): Promise<void>; notification(event: DomainEvent): Promise<Notification[]> } {
   const conversations = createConversationRepository(deps.conn, { clock: deps.clock ?? deps.core.clock });
   const flowDeps: FlowDeps = { core: deps.core, i18n: deps.i18n, conversations, links: deps.links, policyUrl: deps.policyUrl };
@@ -88,6 +89,7 @@ export function createFlows(deps: {
     if (!ctx.member) return continueJoin(ctx, input);
     if (input.kind === 'start') return memberStartReplies(ctx);
     const action = input.kind === 'action' ? input.action : input.kind === 'text' ? menuActionFor(deps.i18n, input.text) : null;
+    if (action === ACTION.card) return cardReplies(ctx, deps.wallet);
     const handler = action ? HANDLERS[action] : undefined;
     if (!handler) return unknownReplies(ctx);
     return handler(ctx, input.kind === 'action' ? input.arg : undefined);
@@ -95,6 +97,8 @@ export function createFlows(deps: {
 
   async function textFor(event: DomainEvent, member: MemberDoc): Promise<string | null> {
     if (event.type === 'points.changed') return toldAtJoin(event, member) ? null : pointsChangedText(deps.i18n, member.language, event);
+    if (event.type === 'phone.verification') return phoneVerificationText(deps.i18n, member.language, event);
+    if (event.type === 'contest.won') return deps.i18n.t(member.language, 'contests:won', { title: event.data.title, place: event.data.place });
     return levelChangedText(deps.i18n, member.language, event, await deps.core.settings.current());
   }
 
@@ -123,10 +127,12 @@ export function createFlows(deps: {
       if (!event.memberId) return [];
       const member = await deps.core.members.byId(event.memberId);
       // Transactional notices follow `notifications`; an erased member has it off and no chats.
-      if (!member || member.status === 'erased' || !member.notifications) return [];
+      // A linking code is not a points notice: it goes out whatever `notifications` says.
+      if (!member || member.status === 'erased' || (!member.notifications && event.type !== 'phone.verification')) return [];
       const text = await textFor(event, member);
       if (!text) return [];
-      const identities = await conversations.chatIdentitiesOf(String(member._id));
+      // A contest winner is told in the chat they entered from; everything else goes to every linked chat.
+      const identities = event.type === 'contest.won' ? [event.data.account] : await conversations.chatIdentitiesOf(String(member._id));
       return identities.flatMap((identity) => {
         const to = splitIdentity(identity);
         return to ? [{ ...to, replies: [{ text }] }] : [];

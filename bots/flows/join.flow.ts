@@ -4,6 +4,7 @@ import { DomainError } from '../../core/shared/errors.js';
 import { makeContext, type FlowContext, type FlowData } from './flow.context.js';
 import type { ChatChannel, Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu } from './menu.js';
+import { answerCode, needsProof, startProof } from './phone-proof.flow.js';
 import { escapeHtml } from './render.js';
 
 /**
@@ -73,7 +74,11 @@ async function phoneStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
     return acceptPhone(ctx, input.phone);
   }
   // A typed number proves nothing where the contact button exists: ask for the button there.
-  if (input.kind === 'text' && typesPhone(ctx)) return acceptPhone(ctx, input.text);
+  if (input.kind === 'text' && typesPhone(ctx)) {
+    // A code sent for a number typed before comes back here.
+    const answered = needsProof(ctx) ? await answerCode(ctx, input.text, (member) => welcomeBack(ctx, member, member.cardNumber ?? '')) : null;
+    return answered ?? acceptPhone(ctx, input.text);
+  }
   const text = typesPhone(ctx) ? askPhoneText(ctx) : ctx.t('bot:join.press_button', { button: ctx.t('bot:join.share_phone') });
   return [{ text, keyboard: contactKeyboard(ctx) }];
 }
@@ -83,7 +88,8 @@ async function acceptPhone(ctx: FlowContext, raw: string): Promise<Reply[]> {
   const phone = normalizePhone(raw);
   if (!phone) throw new DomainError('phone_invalid');
   const known = await core.members.findByPhone(phone);
-  if (known) return linkKnown(ctx, known, phone);
+  // Where the number is typed, someone else's number must not open their card: prove it first.
+  if (known) return needsProof(ctx) ? startProof(ctx, known) : linkKnown(ctx, known, phone);
   await ctx.save('join.name', { ...ctx.data, phone });
   return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
 }
@@ -146,9 +152,12 @@ async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   }
   const { phone, name, referralCode, consentVersion } = ctx.data;
   if (!phone || !name) return startJoin(ctx, undefined);
+  // Where a number needs proof, enrolling links nothing by itself: a member who took this number
+  // meanwhile (at the till) is not handed to this chat; only a member created here is.
+  const proof = needsProof(ctx);
   const result = await ctx.deps.core.members.enroll({
     channel: ctx.sender.channel,
-    identity: ctx.identity,
+    ...(proof ? {} : { identity: ctx.identity }),
     phone,
     name,
     consent: true,
@@ -156,8 +165,9 @@ async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
     ...(consentVersion ? { consentVersion } : {}),
     ...(referralCode ? { referralCode } : {}),
   });
-  // The phone joined elsewhere meanwhile: this chat is now linked to that member.
-  if (!result.created) return welcomeBack(ctx, result.member, result.card._id);
+  // The phone joined elsewhere meanwhile: this chat is now linked to that member (after proof where needed).
+  if (!result.created) return proof ? startProof(ctx, result.member) : welcomeBack(ctx, result.member, result.card._id);
+  if (proof) await ctx.deps.core.members.linkIdentity(String(result.member._id), ctx.identity);
   const m = makeContext(ctx.deps, ctx.sender, { member: result.member, lang: result.member.language, step: null, data: {} });
   await m.save('menu', {});
   const mine = result.bonuses.filter((b) => b.card === result.card._id);

@@ -5,6 +5,7 @@ import { escapeHtml, percentOf } from './render.js';
 
 type PointsChanged = Extract<DomainEvent, { type: 'points.changed' }>;
 type LevelChanged = Extract<DomainEvent, { type: 'level.changed' }>;
+type PhoneVerification = Extract<DomainEvent, { type: 'phone.verification' }>;
 
 /** A referral credit for the friend who joined (the other one goes to the member who invited). */
 export function isInviteeReferral(event: PointsChanged): boolean {
@@ -59,4 +60,18 @@ export function levelChangedText(i18n: I18n, lang: Language, event: LevelChanged
   const up = fromIndex >= 0 && toIndex > fromIndex;
   const options = { level: escapeHtml(to.name[lang]), percent: percentOf(to.percentBp) };
   return up ? i18n.t(lang, 'bot:notify.level_up', options) : i18n.t(lang, 'bot:notify.level_changed', options);
+}
+
+/** Where the account that asked for a code can be seen, so the member knows who asks. */
+function accountLink(event: PhoneVerification): string {
+  return event.data.channel === 'vk' ? `https://vk.com/id${event.data.account}` : `${event.data.channel}:${event.data.account}`;
+}
+
+/**
+ * The one-time code that links another chat account to the member (core/members/phone-proof.service.ts):
+ * who asks, the code, how long it lives, and not to pass it on.
+ */
+export function phoneVerificationText(i18n: I18n, lang: Language, event: PhoneVerification): string {
+  const minutes = Math.max(1, Math.round((Date.parse(event.data.expiresAt) - Date.parse(event.at)) / 60_000));
+  return i18n.t(lang, 'vk:proof.notice', { code: escapeHtml(event.data.code), account: escapeHtml(accountLink(event)), count: minutes });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DomainEvent } from '../events/event.types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
@@ -6,14 +7,12 @@ import { drawWinners, entriesDigest } from './contest.draw.js';
 import type { ContestDoc, ContestEntryDoc, ContestModels, ContestWinner } from './contest.model.js';
 import type { ContestLog } from './contest.throttle.js';
 
-/** A contest.won event: the DomainEvent variant of core/events/event.types.ts. */
-export interface ContestWonEvent {
-  id: string;
-  type: 'contest.won';
-  at: string;
-  card: string;
-  memberId: string | null;
-  data: { contestId: string; title: string; place: number; channel: string; account: string };
+/** The `contest.won` domain event (one per winner, id `contest-won:<contestId>:<place>`). */
+export type ContestWonEvent = Extract<DomainEvent, { type: 'contest.won' }>;
+
+/** The outbox as contests use it (core.outbox fits). */
+export interface ContestOutbox {
+  add(event: ContestWonEvent): Promise<void>;
 }
 
 export interface LifecycleTimings {
@@ -41,7 +40,7 @@ export function createContestLifecycle(deps: {
   models: ContestModels;
   clock: Clock;
   log: ContestLog;
-  outbox: { add(event: ContestWonEvent): Promise<void> };
+  outbox: ContestOutbox;
   timings?: Partial<LifecycleTimings>;
 }) {
   const { Contests, Entries } = deps.models;

@@ -8,10 +8,10 @@ import { DomainError } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
 import { commitmentOf, sortEntries } from './contest.draw.js';
 import { createContestEntry } from './contest.entry.js';
-import { createContestLifecycle, type ContestWonEvent, type LifecycleTimings } from './contest.lifecycle.js';
+import { createContestLifecycle, type ContestOutbox, type LifecycleTimings } from './contest.lifecycle.js';
 import { CONTEST_CHANNELS, contestModels, type ContestChannel, type ContestDoc, type ContestEntryDoc, type ContestWinner } from './contest.model.js';
 import { createContestThrottle, silentLog, type ContestLog, type ThrottleLimits } from './contest.throttle.js';
-import { adminView, entriesCsv, publicRecord, statusOf, type AdminContestView, type PublicContestRecord, type PublicEntryList } from './contest.views.js';
+import { adminView, entriesCsv, publicRecord, type AdminContestView, type PublicContestRecord, type PublicEntryList } from './contest.views.js';
 
 export interface NewContest {
   title: string;
@@ -53,7 +53,7 @@ export function createContestService(deps: {
   cards: Pick<CardService, 'resolve'>;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
-  outbox: { add(event: ContestWonEvent): Promise<void> };
+  outbox: ContestOutbox;
   clock?: Clock;
   log?: ContestLog;
   throttle?: ThrottleLimits;
@@ -174,7 +174,6 @@ export function createContestService(deps: {
       return entriesCsv(c, await Entries.find({ contestId: id }).lean<ContestEntryDoc[]>());
     },
 
-    statusOf: (c: ContestDoc) => statusOf(c, clock.now()),
   };
 }
 export type ContestService = ReturnType<typeof createContestService>;

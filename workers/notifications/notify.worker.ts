@@ -10,7 +10,8 @@ import type { Notification } from '../../bots/flows/flows.service.js';
 
 export type { Notification };
 
-export type ChannelSender = (userId: string, replies: Reply[]) => Promise<void>;
+/** `deliveryKey` names what is delivered (the event id), for channels that dedupe sends by it (VK's random_id). */
+export type ChannelSender = (userId: string, replies: Reply[], deliveryKey?: string) => Promise<void>;
 export type Senders = Partial<Record<ChatChannel, ChannelSender>>;
 
 /** How long a delivery is remembered: longer than any retry or relay replay of the event. */
@@ -33,6 +34,16 @@ export const domainEventSchema = z.discriminatedUnion('type', [
     }),
   }),
   z.object({ ...base, type: z.literal('level.changed'), data: z.object({ from: z.string(), to: z.string(), manual: z.boolean() }) }),
+  z.object({
+    ...base,
+    type: z.literal('contest.won'),
+    data: z.object({ contestId: z.string(), title: z.string(), place: z.int(), channel: z.string(), account: z.string() }),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('phone.verification'),
+    data: z.object({ code: z.string().regex(/^\d{6}$/), channel: z.string().min(1), account: z.string().min(1), expiresAt: z.string().min(1) }),
+  }),
 ]) satisfies z.ZodType<DomainEvent>;
 
 /** Fails to compile when DomainEvent gains a type this schema does not know: add its schema above. */
@@ -80,7 +91,7 @@ export function startNotifyWorker(deps: NotifyWorkerDeps): { worker: Worker<Doma
     const taken = await redis.set(notifiedKey(prefix, event.id, identity), '1', 'EX', NOTIFIED_TTL_SECONDS, 'NX');
     if (taken !== 'OK') return 'duplicate';
     try {
-      await send(n.userId, n.replies);
+      await send(n.userId, n.replies, event.id);
       return 'sent';
     } catch (err) {
       // Not retried (see above): a blocked bot (403) or a message Telegram refused stays undelivered.

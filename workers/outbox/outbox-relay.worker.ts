@@ -8,7 +8,9 @@ import type { Logger } from '../../infra/logger.js';
  * relay that crashed after adding but before marking published adds nothing new next time.
  * Polls quickly while there is work and backs off to `idleMs` when there is none.
  */
-export function startOutboxRelay(deps: { outbox: Outbox; queue: Queue<DomainEvent>; logger: Logger; busyMs?: number; idleMs?: number }) {
+export function startOutboxRelay(deps: { outbox: Outbox; queue: Queue<DomainEvent> | Queue<DomainEvent>[]; logger: Logger; busyMs?: number; idleMs?: number }) {
+  // One queue per consumer (notifications, wallet): BullMQ hands each job to one worker only.
+  const queues = Array.isArray(deps.queue) ? deps.queue : [deps.queue];
   const busyMs = deps.busyMs ?? 100;
   const idleMs = deps.idleMs ?? 1000;
   let stopped = false;
@@ -17,7 +19,7 @@ export function startOutboxRelay(deps: { outbox: Outbox; queue: Queue<DomainEven
   let wake: (() => void) | undefined;
 
   const publish = async (events: DomainEvent[]): Promise<void> => {
-    await deps.queue.addBulk(events.map((e) => ({ name: e.type, data: e, opts: { jobId: jobIdFor(e.id) } })));
+    await Promise.all(queues.map((q) => q.addBulk(events.map((e) => ({ name: e.type, data: e, opts: { jobId: jobIdFor(e.id) } })))));
   };
 
   const loop = async (): Promise<void> => {

@@ -1,0 +1,87 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { expect } from 'vitest';
+import { contestRoutes } from '../../api/routes/contests.routes.js';
+import { authPlugin } from '../../api/plugins/auth.plugin.js';
+import { registerErrorHandler } from '../../api/plugins/errors.plugin.js';
+import { createContestService, type ContestService, type NewContest } from '../../core/contests/contest.service.js';
+import type { ContestLog } from '../../core/contests/contest.throttle.js';
+import { DomainError } from '../../core/shared/errors.js';
+import { newMember, testCore, type TestCore } from '../helpers/core.js';
+
+export interface LogLine {
+  level: 'info' | 'warn';
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+export interface ContestTest extends TestCore {
+  contests: ContestService;
+  logs: LogLine[];
+  /** A member's active card number. */
+  card(): Promise<string>;
+  /** A contest open now on every channel, closing in a day. */
+  contest(extra?: Partial<NewContest>): Promise<string>;
+}
+
+let account = 1000;
+/** A fresh social account id of a channel. */
+export const acct = (channel = 'telegram'): string => `${channel}:${++account}`;
+
+export async function contestTest(): Promise<ContestTest> {
+  const t = await testCore();
+  const logs: LogLine[] = [];
+  const log: ContestLog = {
+    info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
+    warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
+  };
+  const contests = createContestService({
+    conn: t.conn,
+    cards: t.core.cards,
+    members: t.core.members,
+    settings: () => t.core.settings.current(),
+    outbox: t.core.outbox,
+    clock: t.clock,
+    log,
+  });
+  await contests.init();
+  return {
+    ...t,
+    contests,
+    logs,
+    card: async () => (await newMember(t.core)).card._id,
+    contest: async (extra = {}) =>
+      (
+        await contests.create({
+          title: 'Сертификат на 3 000 ₽',
+          prizes: 3,
+          channels: ['telegram', 'vk', 'twitch'],
+          closesAt: new Date(t.clock.now().getTime() + 24 * 3600_000),
+          ...extra,
+        })
+      ).id,
+  };
+}
+
+/** Runs `fn` and returns the DomainError code it threw (fails when it did not throw one). */
+export async function codeOf(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof DomainError) return err.code;
+    throw err;
+  }
+  expect.fail('expected a refusal');
+}
+
+/** The contest routes on a minimal app: the product's error handler and admin authentication, nothing else. */
+export async function contestApp(t: ContestTest, adminToken: string): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+  await app.register(authPlugin, { stores: t.core.stores, adminToken });
+  await app.register(contestRoutes({ contests: t.contests }), { prefix: '/api/v1' });
+  await app.ready();
+  return app;
+}
