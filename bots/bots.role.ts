@@ -2,6 +2,7 @@ import type { Runtime } from '../infra/runtime.js';
 import type { RoleHandle } from '../api/api.role.js';
 import type { Channels } from './channels.js';
 import { startTelegram } from './telegram/telegram.runner.js';
+import { startTwitch } from './twitch/twitch.runner.js';
 import { startVk } from './vk/vk.runner.js';
 
 /**
@@ -28,6 +29,10 @@ export async function startBots(rt: Runtime, channels: Channels): Promise<RoleHa
     closers.push(() => handle.stop());
     summary.push(`VK: on (long poll, vk.me/${channels.vk.community})`);
   }
+  // Channel-point giveaways: needs TWITCH_CLIENT_ID and a token stored by `npm run twitch:connect`.
+  const twitch = await startTwitch(rt, channels.i18n);
+  closers.push(() => twitch.stop());
+  summary.push(twitch.summary);
   if (channels.chat) {
     summary.push('Terminal chat: on (type a number to press a button, /contact +79991234567 to share a phone)');
   }

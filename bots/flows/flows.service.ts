@@ -7,6 +7,7 @@ import type { MemberDoc } from '../../core/members/member.model.js';
 import type { Clock } from '../../core/shared/clock.js';
 import { balanceReplies } from './balance.flow.js';
 import { cardReplies, type CardWallet } from './card.flow.js';
+import { contestRoute } from './contest.flow.js';
 import { renderError } from './errors.render.js';
 import { loadContext, type FlowContext, type FlowDeps } from './flow.context.js';
 import type { ChatChannel, Flows, Input, Reply, Sender } from './flow.types.js';
@@ -86,6 +87,9 @@ export function createFlows(deps: {
   const flowDeps: FlowDeps = { core: deps.core, i18n: deps.i18n, conversations, links: deps.links, policyUrl: deps.policyUrl };
 
   async function route(ctx: FlowContext, input: Input): Promise<Reply[]> {
+    // Contest links, the card-number step and the admin's contest commands: members and non-members.
+    const contest = await contestRoute(ctx, input);
+    if (contest) return contest;
     if (!ctx.member) return continueJoin(ctx, input);
     if (input.kind === 'start') return memberStartReplies(ctx);
     const action = input.kind === 'action' ? input.action : input.kind === 'text' ? menuActionFor(deps.i18n, input.text) : null;

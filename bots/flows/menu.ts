@@ -20,6 +20,11 @@ export const ACTION = {
   notifications: 'notifications',
   erase: 'erase',
   eraseConfirm: 'erase_confirm',
+  /** Contests (contest.flow.ts, contest-admin.flow.ts); arg = the contest id. */
+  contest: 'contest',
+  contestClose: 'contest_close',
+  contestDraw: 'contest_draw',
+  contestList: 'contest_list',
 } as const;
 export type MenuAction = (typeof ACTION)['balance' | 'card' | 'history' | 'invite' | 'settings' | 'help'];
 

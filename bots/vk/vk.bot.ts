@@ -54,13 +54,17 @@ export function createVk(config: EnabledVkConfig, agent: HttpsAgent = vkAgent())
   });
 }
 
-/** The community's short name for invite links (vk.me/<name>); fails on a wrong token or group id. */
+/**
+ * The token's own community (groups.getById without an id answers it), checked against
+ * VK_GROUP_ID, and its short name for invite links (vk.me/<name>). Fails on a wrong token or id.
+ */
 export async function fetchCommunity(vk: VK, groupId: number): Promise<{ id: number; screenName: string; name: string }> {
-  const raw: unknown = await vk.api.groups.getById({ group_id: groupId });
+  const raw: unknown = await vk.api.groups.getById({});
   // API 5.194+ answers {groups: […]}, older versions a bare array.
   const list: unknown = Array.isArray(raw) ? raw : (raw as { groups?: unknown }).groups;
   const group = Array.isArray(list) ? (list[0] as { id?: unknown; screen_name?: unknown; name?: unknown } | undefined) : undefined;
-  if (typeof group?.id !== 'number') throw new Error(`VK: groups.getById gave no community ${groupId}`);
+  if (typeof group?.id !== 'number') throw new Error('VK: groups.getById named no community for this token');
+  if (group.id !== groupId) throw new Error(`VK: VK_GROUP_TOKEN belongs to community ${group.id}, not to VK_GROUP_ID ${groupId}`);
   const screenName = typeof group.screen_name === 'string' && group.screen_name !== '' ? group.screen_name : `club${group.id}`;
   return { id: group.id, screenName, name: typeof group.name === 'string' ? group.name : screenName };
 }
@@ -279,8 +283,14 @@ export function createVkBot(deps: VkBotDeps): VkBot {
 
     async accept(update) {
       if (!isUpdate(update) || !(VK_UPDATE_TYPES as readonly string[]).includes(update.type)) return 'ignored';
-      const ctx = contextOf(update);
-      if (!ctx) return 'ignored';
+      let ctx: MessageContext | MessageEventContext | null;
+      try {
+        ctx = contextOf(update);
+      } catch (err) {
+        logger.warn({ err, eventId: update.event_id }, 'vk: unreadable update ignored');
+        return 'ignored';
+      }
+      if (!ctx || !Number.isSafeInteger(ctx.peerId)) return 'ignored';
       if (!(await guard.claim(update.event_id))) return 'duplicate';
       enqueue(ctx.peerId, () => vk.updates.dispatchMiddleware(ctx));
       return 'accepted';

@@ -184,6 +184,17 @@ describe('VK Callback API: the protocol', () => {
     expect(fake.calls.filter((c) => c.method === 'messages.send' && c.params.peer_id === String(user.id))).toHaveLength(1);
   });
 
+  it('events the bot does not read (other types, unreadable objects) are answered "ok" and ignored', async () => {
+    const before = errorsLogged().length;
+    for (const body of [event('message_typing_state', { state: 'typing', from_id: 1, to_id: -GROUP_ID }), event('message_new', {}), event('message_new', { message: 'x' }), event('message_event', { payload: 1 })]) {
+      const res = await app.inject({ method: 'POST', url: VK_CALLBACK_PATH, payload: body });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toBe('ok');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(errorsLogged().slice(before)).toEqual([]);
+  });
+
   it('a message in a group chat is not answered', async () => {
     const body = textEvent(2_000_000_005, '/start');
     (body.object.message as Record<string, unknown>).from_id = 42;

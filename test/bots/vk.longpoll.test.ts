@@ -87,6 +87,11 @@ describe('VK Bots Long Poll', () => {
     expect(logLines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
+  it('a token of another community stops the start, naming both ids', async () => {
+    const vk = createVk({ ...config(), groupId: GROUP_ID + 1 });
+    await expect(fetchCommunity(vk, GROUP_ID + 1)).rejects.toThrow(`belongs to community ${GROUP_ID}, not to VK_GROUP_ID ${GROUP_ID + 1}`);
+  });
+
   it('starts nothing in Callback API mode (the api role receives the updates)', async () => {
     const handle = await startBots({ kind: 'callback', secret: 'CallbackSecret0123456789', confirmation: 'abc' });
     expect(handle.mode).toBe('callback');

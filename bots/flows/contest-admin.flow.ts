@@ -1,0 +1,152 @@
+import type { AdminContestView } from '../../core/contests/contest.views.js';
+import { CONTEST_CHANNELS } from '../../core/contests/contest.model.js';
+import { DomainError } from '../../core/shared/errors.js';
+import type { FlowContext } from './flow.context.js';
+import type { Button, Input, Reply } from './flow.types.js';
+import { helpReplies } from './help.flow.js';
+import { ACTION, mainMenu, menuActionFor } from './menu.js';
+import { escapeHtml, formatDate } from './render.js';
+
+/**
+ * Contests run from the chat by members with the role 'admin':
+ *   /contest_new <closes> <prizes> <title>[ | <description>] — creates a contest on every contest channel;
+ *     <closes> is YYYY-MM-DD (entries until the end of that day, UTC) or an ISO date-time;
+ *   /contests — every recent contest with its live entry count and Close / Draw buttons.
+ * For anyone else none of this exists: the input goes on to the normal routing (unknown command).
+ */
+
+const CONTEST_ID = /^[A-Za-z0-9]{1,64}$/;
+const LIST_LIMIT = 10;
+
+export function isAdmin(ctx: FlowContext): boolean {
+  return ctx.member?.status === 'active' && ctx.member.roles.includes('admin');
+}
+
+function commandParts(text: string): { command: string; rest: string } | null {
+  const m = /^(\/[A-Za-z0-9_]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  return m?.[1] ? { command: m[1].toLowerCase(), rest: (m[2] ?? '').trim() } : null;
+}
+
+/** `2026-04-01` → the end of that day (UTC); an ISO date-time as written; null if neither. */
+export function parseCloses(raw: string): Date | null {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) {
+    const d = new Date(`${raw}T23:59:59.999Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === raw ? d : null;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)) return null;
+  const d = new Date(raw);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function adminReply(ctx: FlowContext, text: string, buttons?: Button[][]): Reply {
+  return buttons && buttons.length > 0 ? { text, keyboard: { kind: 'inline', rows: buttons } } : { text, keyboard: mainMenu(ctx) };
+}
+
+function usage(ctx: FlowContext, problem?: string): Reply[] {
+  const lines = problem ? [problem, ctx.t('contests:bot.admin.usage')] : [ctx.t('contests:bot.admin.usage')];
+  return [adminReply(ctx, lines.join('\n\n'))];
+}
+
+async function createReplies(ctx: FlowContext, args: string): Promise<Reply[]> {
+  const m = /^(\S+)\s+(\d{1,4})\s+([\s\S]+)$/.exec(args);
+  if (!m) return usage(ctx);
+  const closesAt = parseCloses(m[1] ?? '');
+  if (!closesAt) return usage(ctx, ctx.t('contests:bot.admin.bad_date'));
+  const [title = '', description = ''] = (m[3] ?? '').split('|', 2).map((s) => s.trim());
+  let created;
+  try {
+    created = await ctx.deps.core.contests.create({ title, description, prizes: Number(m[2]), channels: [...CONTEST_CHANNELS], closesAt });
+  } catch (err) {
+    // The core's message names the field in English: shown as is, to the admin only.
+    if (err instanceof DomainError && err.code === 'validation_failed') return usage(ctx, ctx.t('contests:bot.admin.invalid', { reason: escapeHtml(err.message) }));
+    throw err;
+  }
+  const lines = [
+    ctx.t('contests:admin.created', { title: escapeHtml(title), commitment: `<code>${created.commitment}</code>` }),
+    ctx.t('contests:bot.admin.id', { id: `<code>${created.id}</code>`, closesAt: formatDate(ctx.lang, closesAt) }),
+  ];
+  const { telegramBot, vkCommunity } = ctx.deps.links;
+  const links = [
+    ...(telegramBot ? [`https://t.me/${telegramBot}?start=contest_${created.id}`] : []),
+    ...(vkCommunity ? [`https://vk.me/${vkCommunity}?ref=contest_${created.id}`] : []),
+  ];
+  if (links.length > 0) lines.push(ctx.t('contests:bot.admin.links', { links: links.map(escapeHtml).join('\n') }));
+  return [adminReply(ctx, lines.join('\n\n'), [[{ label: ctx.t('contests:bot.admin.list_button'), action: ACTION.contestList }]])];
+}
+
+function buttonsFor(ctx: FlowContext, c: AdminContestView): Button[][] {
+  if (c.status === 'drawn') return [[{ label: ctx.t('contests:bot.admin.results_button'), action: ACTION.contestDraw, arg: c.id }]];
+  const draw = { label: ctx.t('contests:bot.admin.draw_button'), action: ACTION.contestDraw, arg: c.id };
+  // A contest past its closing time is closed for entries but not sealed yet: Close seals it.
+  return [c.entriesDigest ? [draw] : [{ label: ctx.t('contests:bot.admin.close_button'), action: ACTION.contestClose, arg: c.id }, draw]];
+}
+
+function summary(ctx: FlowContext, c: AdminContestView): string {
+  return [
+    `<b>${escapeHtml(c.title)}</b>`,
+    ctx.t('contests:bot.admin.summary', {
+      status: ctx.t(`contests:bot.status.${c.status}`),
+      entries: ctx.t('contests:admin.entries', { count: c.entries }),
+      prizes: c.prizes,
+      closesAt: formatDate(ctx.lang, c.closesAt),
+    }),
+    `<code>${c.id}</code>`,
+  ].join('\n');
+}
+
+/** One message per contest, with its own buttons. */
+async function listReplies(ctx: FlowContext): Promise<Reply[]> {
+  const contests = await ctx.deps.core.contests.list({ limit: LIST_LIMIT });
+  if (contests.length === 0) return usage(ctx, ctx.t('contests:bot.admin.none'));
+  return contests.map((c) => adminReply(ctx, summary(ctx, c), buttonsFor(ctx, c)));
+}
+
+async function closeReplies(ctx: FlowContext, id: string): Promise<Reply[]> {
+  const c = await ctx.deps.core.contests.close(id);
+  const lines = [
+    ctx.t('contests:admin.closed', { title: escapeHtml(c.title), entriesDigest: `<code>${c.entriesDigest ?? ''}</code>` }),
+    ctx.t('contests:admin.entries', { count: c.entries }),
+  ];
+  return [adminReply(ctx, lines.join('\n\n'), buttonsFor(ctx, c))];
+}
+
+/** The draw (repeating it shows the same result) with what the public record shows for checking it. */
+async function drawReplies(ctx: FlowContext, id: string): Promise<Reply[]> {
+  const { contest: c, winners } = await ctx.deps.core.contests.draw(id);
+  const lines = [ctx.t('contests:admin.drawn', { title: escapeHtml(c.title) })];
+  if (winners.length === 0) lines.push(ctx.t('contests:admin.no_winners'));
+  else lines.push(winners.map((w) => ctx.t('contests:admin.winner', { place: w.place, masked: w.masked, channel: w.channel })).join('\n'));
+  lines.push(
+    ctx.t('contests:bot.admin.record', {
+      entries: ctx.t('contests:admin.entries', { count: c.entries }),
+      commitment: `<code>${c.commitment}</code>`,
+      entriesDigest: `<code>${c.entriesDigest ?? ''}</code>`,
+      seed: `<code>${c.seed ?? ''}</code>`,
+    }),
+  );
+  return [adminReply(ctx, lines.join('\n\n'))];
+}
+
+/** Admin inputs (the caller checked isAdmin); null for anything else. */
+export async function contestAdminRoute(ctx: FlowContext, input: Input): Promise<Reply[] | null> {
+  if (!isAdmin(ctx)) return null;
+  if (input.kind === 'action') {
+    const id = input.arg && CONTEST_ID.test(input.arg) ? input.arg : null;
+    if (input.action === ACTION.contestClose && id) return closeReplies(ctx, id);
+    if (input.action === ACTION.contestDraw && id) return drawReplies(ctx, id);
+    if (input.action === ACTION.contestList) return listReplies(ctx);
+    if (input.action === ACTION.help) return adminHelp(ctx);
+    return null;
+  }
+  if (input.kind !== 'text') return null;
+  const cmd = commandParts(input.text);
+  if (cmd?.command === '/contests') return listReplies(ctx);
+  if (cmd?.command === '/contest_new') return createReplies(ctx, cmd.rest);
+  if (menuActionFor(ctx.deps.i18n, input.text) === ACTION.help) return adminHelp(ctx);
+  return null;
+}
+
+/** The member's help, then the admin commands. */
+async function adminHelp(ctx: FlowContext): Promise<Reply[]> {
+  return [{ text: ctx.t('contests:bot.admin.help') }, ...(await helpReplies(ctx))];
+}
