@@ -59,7 +59,8 @@ async function main(): Promise<void> {
       `Redis: ${rt.endpoints.redis.source === 'external' ? 'REDIS_URL' : `embedded redis-server on ${rt.endpoints.redis.url}`}`,
     );
     // Started worker → bots → api, so shutdown (reverse order) stops intake first.
-    const needsChannels = role !== 'api' || config.telegram.enabled;
+    // The api role needs the channels only to receive webhooks (Telegram webhook, VK Callback API).
+    const needsChannels = role !== 'api' || config.telegram.enabled || (config.vk.enabled && config.vk.mode.kind === 'callback');
     channels = needsChannels
       ? await createChannels(rt, chatMode ? { console: { input: process.stdin, output: process.stdout, userId: process.env.USER ?? 'local', languageCode: process.env.LANG?.slice(0, 2), colour: process.stdout.isTTY } } : {})
       : undefined;
