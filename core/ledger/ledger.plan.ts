@@ -1,19 +1,11 @@
+import type { CardDoc } from '../cards/card.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor } from '../programme/rules.js';
 import { DomainError } from '../shared/errors.js';
 import type { Lot, MovementEffect, MovementResult } from './ledger.types.js';
 
 /** The part of a card a movement changes. Invariant: balance = Σ lots.remaining. */
-export interface CardState {
-  balance: number;
-  debt: number;
-  spentKopecks: number;
-  levelId: string;
-  manualLevelId: string | null;
-  lots: Lot[];
-  earnedTotal: number;
-  spentPointsTotal: number;
-}
+export type CardState = Pick<CardDoc, 'balance' | 'debt' | 'spentKopecks' | 'levelId' | 'manualLevelId' | 'lots' | 'earnedTotal' | 'spentPointsTotal'>;
 
 export interface PlannedMovement {
   entryId: string;
