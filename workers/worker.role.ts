@@ -11,7 +11,7 @@ import { startOutboxRelay } from './outbox/outbox-relay.worker.js';
 
 export interface WorkerExtras {
   /** The chat channels' flows and senders: notifications are rendered and delivered with them. */
-  channels?: Pick<Channels, 'flows' | 'senders'>;
+  channels?: Pick<Channels, 'flows' | 'senders' | 'i18n'>;
 }
 
 /**
@@ -45,6 +45,13 @@ export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Prom
       debounceMs: rt.config.wallet.debounceMs,
       pushRate: rt.config.wallet.pushRate,
       prewarm: true,
+      // A contest winner is also told by a pass message, in the member's language.
+      messageFor: async (e) => {
+        if (e.type !== 'contest.won' || typeof e.memberId !== 'string' || !extras.channels) return null;
+        const member = await rt.core.members.byId(e.memberId);
+        const data = e.data as { title?: unknown; place?: unknown } | undefined;
+        return member ? extras.channels.i18n.t(member.language, 'contests:won', { title: data?.title, place: data?.place }) : null;
+      },
     });
     processors.push({
       name: `wallet passes${apns ? ' + APNs' : ''}`,

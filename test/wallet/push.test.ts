@@ -9,7 +9,10 @@ let f: WalletFixture;
 // A debounce long enough for ten purchases in a row on a slow test database.
 const DEBOUNCE_MS = 2500;
 beforeAll(async () => {
-  f = await startWalletFixture({ debounceMs: DEBOUNCE_MS });
+  f = await startWalletFixture({
+    debounceMs: DEBOUNCE_MS,
+    messageFor: async (e) => (e.type === 'contest.won' ? `Вы выиграли розыгрыш «${String((e.data as { title?: unknown }).title)}»!` : null),
+  });
 });
 afterAll(async () => {
   await f.close();
@@ -42,6 +45,25 @@ describe('wallet pushes', () => {
     expect(f.apns.pushes.filter((p) => p.token === apnsToken)).toHaveLength(1);
     const r = await f.call('GET', `/passkit/v1/passes/${f.certs.signer.passTypeId}/${number}`, { headers: { authorization: `ApplePass ${token}` } });
     expect(JSON.parse(readZip(r.rawPayload)['pass.json']!.toString()).storeCard.headerFields[0].value).toBe(1030);
+  });
+
+  it('a contest win is mirrored as the pass message: pushed, and kept on the back of the pass', async () => {
+    const { number, token, apnsToken } = await registeredCard();
+    const card = (await f.core.cards.byNumber(number))!;
+    await f.core.outbox.add({
+      id: `contest-won:test-${number}:1`,
+      type: 'contest.won',
+      at: new Date().toISOString(),
+      card: number,
+      memberId: card.memberId,
+      data: { contestId: `test-${number}`, title: 'Гитара', place: 1, channel: 'telegram', account: 'telegram:1' },
+    });
+    await f.apns.waitForPushes(1, (p) => p.token === apnsToken && p.status === 200);
+    await f.settle();
+    const r = await f.call('GET', `/passkit/v1/passes/${f.certs.signer.passTypeId}/${number}`, { headers: { authorization: `ApplePass ${token}` } });
+    const pass = JSON.parse(readZip(r.rawPayload)['pass.json']!.toString());
+    const offer = (pass.storeCard.backFields as { key: string; value: string }[]).find((b) => b.key === 'offer');
+    expect(offer?.value).toBe('Вы выиграли розыгрыш «Гитара»!');
   });
 
   it('410 Unregistered from APNs removes the registration', async () => {

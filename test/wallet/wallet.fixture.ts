@@ -20,7 +20,7 @@ import type { QueueFactory } from '../../infra/queue.factory.js';
 import { startOutboxRelay } from '../../workers/outbox/outbox-relay.worker.js';
 import { createApnsClient, type ApnsClient } from '../../workers/wallet/apns.client.js';
 import { WALLET_UPDATES_QUEUE } from '../../workers/wallet/pass-update.job.js';
-import { startWalletWorkers, type WalletWorkers } from '../../workers/wallet/wallet.worker.js';
+import { startWalletWorkers, type WalletWorkerDeps, type WalletWorkers } from '../../workers/wallet/wallet.worker.js';
 import { startFakeApns, type FakeApns } from '../fakes/apns.fake.js';
 import { newMember } from '../helpers/core.js';
 import { testMongo, testQueues } from '../helpers/env.js';
@@ -63,7 +63,9 @@ export interface WalletFixture {
  * real core, the HTTP app with the wallet routes registered as api/app.ts would, the signing
  * pool, the outbox relay and the wallet workers, the real APNs client and a fake APNs.
  */
-export async function startWalletFixture(opts: { debounceMs?: number; pushRate?: number; apnsOptions?: { maxAttempts?: number; baseDelayMs?: number } } = {}): Promise<WalletFixture> {
+export async function startWalletFixture(
+  opts: { debounceMs?: number; pushRate?: number; apnsOptions?: { maxAttempts?: number; baseDelayMs?: number }; messageFor?: WalletWorkerDeps['messageFor'] } = {},
+): Promise<WalletFixture> {
   const conn = await testMongo();
   const core = createCore({ conn, settingsCacheMs: 0 });
   await core.init();
@@ -120,6 +122,7 @@ export async function startWalletFixture(opts: { debounceMs?: number; pushRate?:
     pushRate: opts.pushRate ?? 100,
     sweepEveryMs: 200,
     prewarm: true,
+    ...(opts.messageFor ? { messageFor: opts.messageFor } : {}),
   });
 
   let receipt = 0;

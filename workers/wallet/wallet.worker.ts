@@ -29,6 +29,11 @@ export interface WalletWorkerDeps {
   sweepEveryMs?: number;
   /** Sign each new state before pushing (needs the wallet's generator). */
   prewarm?: boolean;
+  /**
+   * The pass message for an event that is news rather than a balance change (a contest win):
+   * shown on the lock screen and kept on the back of the pass. null: nothing to show.
+   */
+  messageFor?: (event: { type: string; card: string; memberId?: unknown; data?: unknown }) => Promise<string | null>;
 }
 
 export interface WalletWorkers {
@@ -63,6 +68,12 @@ export function startWalletWorkers(deps: WalletWorkerDeps): WalletWorkers {
       const parsed = walletEvent.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`invalid domain event payload: ${parsed.error.message}`);
       const e = parsed.data;
+      const message = deps.messageFor && !PASS_EVENTS.has(e.type) ? await deps.messageFor(e) : null;
+      if (message && (await wallet.passes.exists(e.card))) {
+        // Mirrored as the pass's offer message; the sweep pushes it at the bounded rate.
+        await wallet.setOffer({ kind: 'card', number: e.card }, message);
+        return { scheduled: true };
+      }
       // Cards without a pass have nothing to update: no job, no Redis traffic.
       if (!PASS_EVENTS.has(e.type) || !(await wallet.passes.exists(e.card))) return { scheduled: false };
       await updates.add(PASS_UPDATE_JOB, { serial: e.card }, passUpdateJobOptions(e.card, deps.debounceMs));
