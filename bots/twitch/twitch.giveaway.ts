@@ -6,7 +6,7 @@ import { DEFAULT_LANGUAGE, type I18n, type Language } from '../../core/i18n/i18n
 import { DomainError, isDuplicateKey } from '../../core/shared/errors.js';
 import { insertRaw } from '../../core/shared/mongo.js';
 import type { TwitchClient, TwitchLog } from './twitch.client.js';
-import { twitchModels, type RedemptionOutcome, type TwitchRedemptionDoc, type TwitchRewardDoc } from './twitch.state.js';
+import { twitchModels, type RedemptionOutcome, type TwitchRedemptionDoc, type TwitchRewardDoc } from '../../core/twitch/twitch-state.model.js';
 
 /** Twitch's limits on a custom reward. */
 const TITLE_MAX = 45;

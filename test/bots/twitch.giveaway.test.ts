@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createTwitchClient, type TwitchClient, type TwitchLog } from '../../bots/twitch/twitch.client.js';
 import { createTwitchGiveaway, type TwitchGiveaway } from '../../bots/twitch/twitch.giveaway.js';
 import { startTwitch } from '../../bots/twitch/twitch.runner.js';
-import { twitchModels } from '../../bots/twitch/twitch.state.js';
+import { twitchModels } from '../../core/twitch/twitch-state.model.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../infra/logger.js';
 import type { Runtime } from '../../infra/runtime.js';
