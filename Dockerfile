@@ -20,6 +20,7 @@ COPY --from=build /app/workers ./workers
 COPY --from=build /app/infra ./infra
 COPY --from=build /app/locales ./locales
 COPY --from=build /app/wallet-models ./wallet-models
+COPY --from=build /app/scripts ./scripts
 COPY --from=build /app/main.ts /app/tsconfig.json ./
 RUN mkdir -p /app/data && chown -R node:node /app/data
 USER node
