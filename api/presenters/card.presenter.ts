@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import type { CardDoc } from '../../core/cards/card.model.js';
 import type { Core } from '../../core/core.js';
 import { maskPhone } from '../../core/members/phone.js';
-import { levelFor } from '../../core/programme/rules.js';
 import type { ProgrammeSettings } from '../../core/programme/settings.schema.js';
 
 export type Lang = 'ru' | 'en';
@@ -20,8 +19,8 @@ export function levelView(level: { id: string; name: { ru: string; en: string };
   return { id: level.id, name: level.name[lang], percent: percentOf(level.percentBp) };
 }
 
-export function cardLevelView(card: CardDoc, settings: ProgrammeSettings, lang: Lang) {
-  return levelView(levelFor(settings, card.spentKopecks, card.manualLevelId), lang);
+export function cardLevelView(core: Core, card: CardDoc, settings: ProgrammeSettings, lang: Lang) {
+  return levelView(core.cards.view(card, settings).level, lang);
 }
 
 /** The card as a till shows it: balance, level, next level, expiring points, who holds it. */

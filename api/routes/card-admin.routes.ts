@@ -55,7 +55,7 @@ export function cardAdminRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
       async (req) => {
         const settings = await core.settings.current();
         const card = await core.cards.setManualLevel((await cardOf(req.params.number))._id, req.body.levelId, settings);
-        return { number: card._id, manualLevelId: card.manualLevelId, level: cardLevelView(card, settings, langOf(req)) };
+        return { number: card._id, manualLevelId: card.manualLevelId, level: cardLevelView(core, card, settings, langOf(req)) };
       },
     );
 
@@ -93,14 +93,7 @@ export function cardAdminRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
       async (req, reply) => {
         const card = await cardOf(req.params.number);
         const { points, reason, idempotencyKey } = req.body;
-        const r = await core.ledger.apply({
-          key: `adjust:${idempotencyKey}`,
-          card: card._id,
-          type: 'adjustment',
-          effect: points > 0 ? 'credit' : 'debit',
-          points: Math.abs(points),
-          ref: { reason, author: 'admin' },
-        });
+        const r = await core.ledger.adjust({ key: idempotencyKey, card: card._id, points, reason, author: 'admin' });
         return reply.code(r.replayed ? 200 : 201).send({ entryId: r.entryId, amount: r.amount, balance: r.balanceAfter });
       },
     );

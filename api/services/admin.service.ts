@@ -1,7 +1,6 @@
 import type { Core } from '../../core/core.js';
 import type { Channel } from '../../core/members/member.model.js';
-import type { ProgrammeSettings } from '../../core/programme/settings.schema.js';
-import { DomainError } from '../../core/shared/errors.js';
+import { registerStorePrefix } from '../../core/stores/store-prefix.js';
 import { storeModel } from '../../core/stores/store.model.js';
 import type { Store } from '../../core/stores/store.repository.js';
 import type { Connection } from '../../infra/mongo.js';
@@ -20,28 +19,11 @@ export interface Enrolment {
 export function createAdminService(deps: { core: Core; mongo: Connection }) {
   const { core } = deps;
 
-  /** A store's own card prefix lives in the settings (cardPrefixes.stores), where enrolment reads it. */
-  async function registerPrefix(storeId: string, prefix: string): Promise<void> {
-    let base: ProgrammeSettings = await core.settings.current();
-    for (let attempt = 0; ; attempt++) {
-      const stores = { ...base.cardPrefixes.stores, [storeId]: prefix };
-      try {
-        await core.settings.update({ cardPrefixes: { ...base.cardPrefixes, stores } }, base.version);
-        return;
-      } catch (err) {
-        if (!(err instanceof DomainError) || err.code !== 'concurrent_update' || attempt >= 4) throw err;
-        // Another edit won: merge into what it wrote, not into our stale copy.
-        const v = err.details.currentVersion;
-        base = (typeof v === 'number' ? await core.settings.byVersion(v) : null) ?? (await core.settings.current());
-      }
-    }
-  }
-
   return {
     /** Creates a store and its API key; the key is returned this once and stored only hashed. */
     async createStore(name: string, cardPrefix?: string): Promise<{ id: string; name: string; key: string }> {
       const { store, key } = await core.stores.create(name, cardPrefix ?? null);
-      if (cardPrefix) await registerPrefix(store.id, cardPrefix);
+      if (cardPrefix) await registerStorePrefix(core.settings, store.id, cardPrefix);
       return { id: store.id, name: store.name, key };
     },
 

@@ -2,7 +2,7 @@ import { CONTEST_CHANNELS, type ContestChannel } from '../../core/contests/conte
 import { CONTEST_REFUSAL_KEYS, contestRefusalReply } from '../../core/contests/contest.replies.js';
 import type { ErrorCode } from '../../core/shared/errors.js';
 import { contestAdminRoute, isAdmin } from './contest-admin.flow.js';
-import type { FlowContext, FlowData } from './flow.context.js';
+import type { FlowContext, Step } from './flow.context.js';
 import type { Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
 import { escapeHtml, formatDate } from './render.js';
@@ -19,7 +19,7 @@ import { escapeHtml, formatDate } from './render.js';
  * here from the repository, and only when the context shows no step of its own.
  */
 
-export const CONTEST_STEP = 'contest.number';
+export const CONTEST_STEP = 'contest.number' satisfies Step;
 const CONTEST_PAYLOAD = /^contest_([A-Za-z0-9]{1,64})$/;
 export const CONTEST_ID = /^[A-Za-z0-9]{1,64}$/;
 const CANCEL_WORDS = new Set(['cancel', 'отмена', 'отменить', 'стоп', 'stop']);
@@ -49,16 +49,16 @@ export function commandOf(text: string): string | null {
 }
 
 /** The contest the person is typing a card number for, if they are in that step. */
-async function pendingContest(ctx: FlowContext): Promise<string | null> {
-  if (ctx.step !== null) return null;
-  const state = await ctx.deps.conversations.get(ctx.identity);
-  const id = state?.step === CONTEST_STEP ? state.data.contestId : undefined;
-  return typeof id === 'string' && CONTEST_ID.test(id) ? id : null;
+function pendingContest(ctx: FlowContext): string | null {
+  const id = ctx.step === CONTEST_STEP ? ctx.data.contestId : undefined;
+  return id !== undefined && CONTEST_ID.test(id) ? id : null;
 }
 
 /** Ends the step: the conversation goes back to the menu (a non-member's join starts over from there). */
 async function leaveStep(ctx: FlowContext): Promise<void> {
-  await ctx.save('menu', ctx.data);
+  const data = { ...ctx.data };
+  delete data.contestId;
+  await ctx.save('menu', data);
 }
 
 function refusalText(ctx: FlowContext, err: unknown, levelName: (id: string) => string): { text: string; final: boolean } | null {
@@ -88,8 +88,7 @@ export async function startContest(ctx: FlowContext, contestId: string): Promise
     return [reply(ctx, refused.text)];
   }
   if (record.status !== 'open' || !record.channels.includes(channel)) return [notOpen(ctx)];
-  const data: FlowData & { contestId: string } = { ...ctx.data, contestId };
-  await ctx.deps.conversations.save(ctx.identity, { step: CONTEST_STEP, data: { ...data }, language: ctx.lang });
+  await ctx.save(CONTEST_STEP, { ...ctx.data, contestId });
   const lines = [`<b>${escapeHtml(record.title)}</b>`];
   if (record.description) lines.push(escapeHtml(record.description));
   lines.push(ctx.t('contests:ask_card', { title: escapeHtml(record.title) }), ctx.t('contests:bot.cancel_hint'));
@@ -170,7 +169,7 @@ export async function contestRoute(ctx: FlowContext, input: Input): Promise<Repl
     if (id) return startContest(ctx, id);
   }
   if (input.kind === 'action' && input.action === ACTION.contest && input.arg && CONTEST_ID.test(input.arg)) return startContest(ctx, input.arg);
-  const pending = await pendingContest(ctx);
+  const pending = pendingContest(ctx);
   if (pending) {
     const answered = await stepReplies(ctx, input, pending);
     if (answered) return answered;

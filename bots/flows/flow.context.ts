@@ -21,8 +21,8 @@ export interface FlowDeps {
   policyUrl?: string | undefined;
 }
 
-export type Step = 'join.phone' | 'join.name' | 'join.consent' | 'menu';
-const STEPS: readonly string[] = ['join.phone', 'join.name', 'join.consent', 'menu'] satisfies Step[];
+export type Step = 'join.phone' | 'join.name' | 'join.consent' | 'menu' | 'contest.number';
+const STEPS: readonly string[] = ['join.phone', 'join.name', 'join.consent', 'menu', 'contest.number'] satisfies Step[];
 
 /** What the flows keep between two messages. */
 export interface FlowData {
@@ -33,6 +33,8 @@ export interface FlowData {
   consentVersion?: string;
   /** History page cursors, page index → cursor ('' for the first page). */
   history?: string[];
+  /** The contest a card number is being typed for (step `contest.number`). */
+  contestId?: string;
 }
 
 /** Everything a flow needs for one update: who, in which language, and where the dialogue stands. */
@@ -63,6 +65,8 @@ export function readData(raw: Record<string, unknown>): FlowData {
   if (name) data.name = name;
   if (referralCode) data.referralCode = referralCode;
   if (consentVersion) data.consentVersion = consentVersion;
+  const contestId = str(raw.contestId);
+  if (contestId) data.contestId = contestId;
   const history = Array.isArray(raw.history) ? (raw.history as unknown[]) : null;
   if (history?.every((c): c is string => typeof c === 'string')) data.history = history;
   return data;

@@ -233,6 +233,19 @@ export function createLedger(deps: LedgerDeps) {
 
     appliedSum,
 
+    /** A manual adjustment by an admin: signed points, with the reason and the author recorded. */
+    adjust(input: { key: string; card: string; points: number; reason: string; author: string }): Promise<AppliedMovement> {
+      if (!Number.isSafeInteger(input.points) || input.points === 0) throw new DomainError('validation_failed', 'points must be a non-zero integer');
+      return this.apply({
+        key: `adjust:${input.key}`,
+        card: input.card,
+        type: 'adjustment',
+        effect: input.points > 0 ? 'credit' : 'debit',
+        points: Math.abs(input.points),
+        ref: { reason: input.reason, author: input.author },
+      });
+    },
+
     /** Sum of applied amounts matching a filter (reports, referral stats). */
     async sumFor(filter: Record<string, unknown>): Promise<number> {
       const rows = await Entries.aggregate<{ total: number }>([

@@ -72,7 +72,7 @@ export function createPurchaseService(deps: {
     validateAmounts(input);
   }
 
-  async function quoteFor(card: CardDoc, input: PurchaseInput, settings: ProgrammeSettings): Promise<Quote> {
+  async function quoteFor(card: CardDoc, input: Omit<PurchaseInput, 'receiptId'>, settings: ProgrammeSettings): Promise<Quote> {
     const level = levelFor(settings, card.spentKopecks, card.manualLevelId);
     // Rule: accrual is a percentage of the receipt after redeemed points and other discounts,
     // at the level the member had when the purchase started.
@@ -135,8 +135,8 @@ export function createPurchaseService(deps: {
       validateAmounts(input);
       const card = await cardFor(input);
       const settings = await deps.settings();
-      const q = await quoteFor(card, { ...input, receiptId: '', redeemPoints: 0 }, settings);
-      const withRedeem = (input.redeemPoints ?? 0) > 0 ? await quoteFor(card, { ...input, receiptId: '' }, settings) : q;
+      const q = await quoteFor(card, { ...input, redeemPoints: 0 }, settings);
+      const withRedeem = (input.redeemPoints ?? 0) > 0 ? await quoteFor(card, input, settings) : q;
       return { ...withRedeem, maxRedeem: maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks ?? 0, card.balance) };
     },
 
