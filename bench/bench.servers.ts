@@ -1,23 +1,70 @@
+import type { CommandStartedEvent } from 'mongodb';
 import { createCore, type Core } from '../core/core.js';
+import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
+import { createQueueEventSink } from '../infra/event-sink.js';
 import { connectMongo, poolSizeFor, type Connection } from '../infra/mongo.js';
-import { provideMongo, type Endpoint } from '../infra/servers.js';
+import { createQueueFactory } from '../infra/queue.factory.js';
+import { provideMongo, provideRedis, type Endpoint } from '../infra/servers.js';
 
-/** Benchmarks use the same servers module as `npm start` and the tests: MONGODB_URL or an embedded FerretDB. */
-export async function benchCore(): Promise<{ conn: Connection; core: Core; mongo: Endpoint; close(): Promise<void> }> {
-  const mongo = await provideMongo({ url: process.env.MONGODB_URL, ferretdbBin: process.env.FERRETDB_BIN, storage: { kind: 'temp' } });
-  const conn = await connectMongo(mongo.url, `bench_${Date.now()}`, 10_000, { maxPoolSize: poolSizeFor(mongo.source) });
-  const core = createCore({ conn });
+/**
+ * Benchmarks use the same servers module as `npm start` and the tests: MONGODB_URL (REDIS_URL)
+ * or embedded FerretDB and redis-server. The core is wired as the runtime wires it, events
+ * handed to a BullMQ queue included, so what is measured is what a till pays.
+ */
+export async function benchCore(): Promise<{ conn: Connection; core: Core; mongo: Endpoint; commands: CommandCounter; close(): Promise<void> }> {
+  const [mongo, redis] = await Promise.all([
+    provideMongo({ url: process.env.MONGODB_URL, ferretdbBin: process.env.FERRETDB_BIN, storage: { kind: 'temp' } }),
+    provideRedis({ url: process.env.REDIS_URL, storage: { kind: 'temp' } }),
+  ]);
+  const conn = await connectMongo(mongo.url, `bench_${Date.now()}`, 10_000, { maxPoolSize: poolSizeFor(mongo.source), monitorCommands: true });
+  const commands = countCommands(conn);
+  const queues = createQueueFactory(redis.url, `bench_${Date.now()}`);
+  const events = createQueueEventSink([queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, { removeOnComplete: true })]);
+  const core = createCore({ conn, events, guardedCardWrites: mongo.source !== 'ferretdb' });
   await core.init();
   return {
     conn,
     core,
     mongo,
+    commands,
     async close() {
+      core.close();
+      await queues.close();
       await conn.dropDatabase().catch(() => undefined);
       await conn.close();
-      await mongo.stop();
+      await Promise.all([mongo.stop(), redis.stop()]);
     },
   };
+}
+
+/** Counts the commands the driver sends (command monitoring), by command name. */
+export interface CommandCounter {
+  /** Starts a fresh tally; `stop()` returns it. */
+  start(): void;
+  stop(): Record<string, number>;
+}
+
+export function countCommands(conn: Connection): CommandCounter {
+  let tally: Record<string, number> | null = null;
+  conn.getClient().on('commandStarted', (e: CommandStartedEvent) => {
+    // Driver housekeeping (handshakes, heartbeats) is not the operation's work.
+    if (!tally || ['hello', 'ismaster', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return;
+    tally[e.commandName] = (tally[e.commandName] ?? 0) + 1;
+  });
+  return {
+    start() {
+      tally = {};
+    },
+    stop() {
+      const t = tally ?? {};
+      tally = null;
+      return t;
+    },
+  };
+}
+
+export function total(t: Record<string, number>): number {
+  return Object.values(t).reduce((a, b) => a + b, 0);
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -2,6 +2,8 @@ import type { Connection } from 'mongoose';
 import { createCardService } from './cards/card.service.js';
 import { createContestService } from './contests/contest.service.js';
 import { createOutbox } from './events/outbox.js';
+import type { EventSink } from './events/event.types.js';
+import { createLedgerRepository } from './ledger/ledger.repository.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createMemberService } from './members/member.service.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
@@ -14,14 +16,39 @@ import { createStoreRepository } from './stores/store.repository.js';
  * The domain, wired: every service gets its dependencies as arguments (no singletons).
  * Channels, the API and workers receive this object and call into it.
  */
-export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?: LedgerHooks; settingsCacheMs?: number }) {
+export interface CoreDeps {
+  conn: Connection;
+  clock?: Clock;
+  /** Where ledger entries' events go (the queues); a bare core (some tests) tells nobody. */
+  events?: EventSink;
+  ledgerHooks?: LedgerHooks;
+  settingsCacheMs?: number;
+  /**
+   * Whether card writes may carry a `version` guard. True on MongoDB; false on FerretDB v1, which
+   * reads a whole collection for any filter beyond `_id` (docs/ledger.md, "FerretDB").
+   */
+  guardedCardWrites?: boolean;
+  /** How long a till operation may wait for its card before answering card_busy (ms). */
+  ledgerBudgetMs?: number;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+export function createCore(deps: CoreDeps) {
   const clock = deps.clock ?? systemClock;
   const settingsRepo = createSettingsRepository(deps.conn, { clock, ...(deps.settingsCacheMs !== undefined ? { cacheMs: deps.settingsCacheMs } : {}) });
   const settings = () => settingsRepo.current();
-  const ledger = createLedger({ conn: deps.conn, settings, clock, ...(deps.ledgerHooks ? { hooks: deps.ledgerHooks } : {}) });
+  const ledger = createLedger({
+    repo: createLedgerRepository(deps.conn, { guardedCardWrites: deps.guardedCardWrites ?? true }),
+    settings,
+    clock,
+    ...(deps.events ? { events: deps.events } : {}),
+    ...(deps.ledgerHooks ? { hooks: deps.ledgerHooks } : {}),
+    ...(deps.ledgerBudgetMs !== undefined ? { budgetMs: deps.ledgerBudgetMs } : {}),
+    ...(deps.log ? { log: deps.log } : {}),
+  });
   const cards = createCardService({ conn: deps.conn, clock });
   const members = createMemberService({ conn: deps.conn, ledger, cards, settings, clock });
-  const purchases = createPurchaseService({ conn: deps.conn, ledger, cards, members, settings, clock });
+  const purchases = createPurchaseService({ ledger, cards, members, settings });
   const stores = createStoreRepository(deps.conn);
   const outbox = createOutbox({ conn: deps.conn, clock });
   const phoneProofs = createPhoneProofService({ conn: deps.conn, outbox, clock });
@@ -42,11 +69,15 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
       await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init(), phoneProofs.init(), contests.init()]);
       await settingsRepo.current();
     },
-    /** The recovery pass: finishes movements, purchases and refunds a crash left half-done. */
-    async recover(olderThanMs = 30_000): Promise<{ entries: { completed: number; voided: number; left: number }; purchases: number; refunds: number }> {
-      const entries = await ledger.recover(olderThanMs);
-      const ops = await purchases.recover(olderThanMs);
-      return { entries, ...ops };
+    /**
+     * The recovery pass: folds forward cards left behind their ledger entries written since
+     * `since` (a process that died between recording a movement and updating the card).
+     */
+    async recover(since?: Date): Promise<{ checked: number; folded: number }> {
+      return since ? ledger.sweep(since) : ledger.sweepSinceLast();
+    },
+    close(): void {
+      ledger.close();
     },
   };
 }

@@ -13,10 +13,17 @@ export function poolSizeFor(source: string): number | undefined {
   return source === 'ferretdb' ? 1 : undefined;
 }
 
-export async function connectMongo(url: string, dbName: string, timeoutMs: number, opts: { maxPoolSize?: number | undefined } = {}): Promise<Connection> {
+export async function connectMongo(
+  url: string,
+  dbName: string,
+  timeoutMs: number,
+  opts: { maxPoolSize?: number | undefined; monitorCommands?: boolean } = {},
+): Promise<Connection> {
   const conn = mongoose.createConnection(url, {
     dbName,
     ...(opts.maxPoolSize ? { maxPoolSize: opts.maxPoolSize } : {}),
+    // The benchmarks count the commands each operation sends (the driver's command monitoring).
+    ...(opts.monitorCommands ? { monitorCommands: true } : {}),
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
     // Indexes are built explicitly by each repository's init(), not lazily on first use.

@@ -10,6 +10,8 @@ import { devCertsDir, resolveWalletSetup, type ApnsSetup, type WalletSetup } fro
 import { createWallet, type Wallet } from '../core/wallet/wallet.service.js';
 import type { Logger } from './logger.js';
 import { connectMongo, poolSizeFor, type Connection } from './mongo.js';
+import { DOMAIN_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent, type EventSink } from '../core/events/event.types.js';
+import { createQueueEventSink } from './event-sink.js';
 import { createQueueFactory, type QueueFactory } from './queue.factory.js';
 import { createRedis, type Redis } from './redis.js';
 import { provideMongo, provideRedis, type Endpoint, type Storage } from './servers.js';
@@ -24,6 +26,8 @@ export interface Runtime {
   core: Core;
   redis: Redis;
   queues: QueueFactory;
+  /** Where domain events go: the consumers' queues (notifications, and the wallet when on). */
+  events: EventSink;
   endpoints: { mongo: Endpoint; redis: Endpoint };
   adminToken: string;
   /** Apple Wallet passes, when certificates are configured (or dev ones on a laptop). */
@@ -79,8 +83,6 @@ export async function startRuntime(
 
   const mongo = await connectMongo(mongoEp.url, config.mongo.db, config.mongo.connectTimeoutMs, { maxPoolSize: poolSizeFor(mongoEp.source) });
   shutdown.add('mongo connection', () => mongo.close());
-  const core = createCore({ conn: mongo });
-  await core.init();
   const redis = createRedis(redisEp.url);
   shutdown.add('redis connection', () => {
     redis.disconnect();
@@ -92,6 +94,20 @@ export async function startRuntime(
   }
   const queues = createQueueFactory(redisEp.url, config.queuePrefix);
   shutdown.add('queues', () => queues.close());
+  // Every process that records movements hands their events straight to the consumers' queues.
+  const retried = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 } };
+  const eventQueues = [queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, retried), ...(wsetup.enabled ? [queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried)] : [])];
+  const events = createQueueEventSink(eventQueues);
+  const core = createCore({
+    conn: mongo,
+    events,
+    guardedCardWrites: mongoEp.source !== 'ferretdb',
+    log: (msg, err) => logger.warn({ err }, msg),
+  });
+  await core.init();
+  shutdown.add('ledger', () => {
+    core.close();
+  });
   const adminToken = resolveAdminToken(config, print);
   let wallet: Runtime['wallet'] = null;
   if (wsetup.enabled) {
@@ -114,5 +130,5 @@ export async function startRuntime(
     wallet = { wallet: w, apns: wsetup.apns };
   }
   print(wsetup.enabled ? wsetup.summary : `Wallet: off, ${wsetup.reason}`);
-  return { config, logger, mongo, core, redis, queues, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken, wallet };
+  return { config, logger, mongo, core, redis, queues, events, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken, wallet };
 }

@@ -1,5 +1,4 @@
-import type { Queue } from 'bullmq';
-import { DOMAIN_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
+import { WALLET_EVENTS_QUEUE } from '../core/events/event.types.js';
 import { createApnsClient } from './wallet/apns.client.js';
 import { startWalletWorkers } from './wallet/wallet.worker.js';
 import type { Runtime } from '../infra/runtime.js';
@@ -20,11 +19,10 @@ export interface WorkerExtras {
  * channels register (notifications).
  */
 export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Promise<RoleHandle> {
-  // A failed delivery (e.g. Mongo briefly down) is retried; the notifier's guard keeps it at most once.
-  const queue: Queue<DomainEvent> = rt.queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, { attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
-  const retried = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 } };
-  const walletQueue = rt.wallet ? rt.queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried) : null;
-  const relay = startOutboxRelay({ outbox: rt.core.outbox, queue: walletQueue ? [queue, walletQueue] : [queue], logger: rt.logger });
+  // The queues (with their retry policy) are the runtime's event sink; the relay feeds it the
+  // events that are not ledger movements. A failed delivery is retried; the notifier's guard
+  // keeps it at most once.
+  const relay = startOutboxRelay({ outbox: rt.core.outbox, sink: rt.events, logger: rt.logger });
   const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger });
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');

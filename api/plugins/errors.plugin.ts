@@ -25,6 +25,10 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   refund_exceeds_receipt: 422,
   store_not_found: 404,
   concurrent_update: 409,
+  // Retryable: nothing of the request moved (card_busy), or the store failed mid-request and a
+  // retry with the same body returns the final result (outcome_unknown).
+  card_busy: 503,
+  outcome_unknown: 503,
   contest_not_found: 404,
   contest_not_open: 409,
   contest_not_eligible: 403,

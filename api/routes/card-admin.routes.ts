@@ -54,7 +54,9 @@ export function cardAdminRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
       },
       async (req) => {
         const settings = await core.settings.current();
-        const card = await core.cards.setManualLevel((await cardOf(req.params.number))._id, req.body.levelId, settings);
+        const number = (await cardOf(req.params.number))._id;
+        await core.ledger.setLevel({ card: number, levelId: req.body.levelId, author: 'admin' });
+        const card = await cardOf(number);
         return { number: card._id, manualLevelId: card.manualLevelId, level: cardLevelView(core, card, settings, langOf(req)) };
       },
     );

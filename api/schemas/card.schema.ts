@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENTRY_TYPES } from '../../core/ledger/ledger.types.js';
+import { ENTRY_TYPES, LINE_KINDS } from '../../core/ledger/ledger.types.js';
 import { kopecks, localizedLevel, phone, points } from './common.schema.js';
 
 export const cardView = z
@@ -28,11 +28,15 @@ export const historyQuery = z.strictObject({
 
 export const historyItem = z.object({
   id: z.string(),
-  type: z.enum(ENTRY_TYPES),
-  amount: z.int().describe('Signed change of the balance, in points'),
+  type: z.enum(ENTRY_TYPES).describe('What moved the points: a purchase (redeemed and accrued in one), a refund, a bonus, expiry, a manual adjustment…'),
+  amount: z.int().describe('Net signed change of the balance, in points'),
+  lines: z
+    .array(z.object({ kind: z.enum(LINE_KINDS), points: z.int(), amount: z.int().describe('Signed change this line made') }))
+    .describe('The movements of the entry in the order applied (a purchase: redemption, then accrual)'),
   balanceAfter: z.int().describe('Balance after this movement, in points'),
   at: z.string().describe('When it happened, ISO 8601'),
-  receiptId: z.string().optional().describe('The receipt, for purchase and refund movements'),
+  receiptId: z.string().optional().describe('The receipt, for purchases and refunds'),
+  refundId: z.string().optional().describe('The refund, for refunds'),
 });
 
 export const historyPage = z.object({

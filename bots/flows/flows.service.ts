@@ -65,7 +65,7 @@ function splitIdentity(identity: string): { channel: ChatChannel; userId: string
  * hears of them here.
  */
 function toldAtJoin(event: Extract<DomainEvent, { type: 'points.changed' }>, member: MemberDoc): boolean {
-  const fromJoin = event.data.entryType === 'welcome' || isInviteeReferral(event);
+  const fromJoin = event.data.operation === 'welcome' || isInviteeReferral(event);
   return fromJoin && CHAT_CHANNELS.includes(member.joinedVia);
 }
 

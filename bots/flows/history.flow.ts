@@ -8,47 +8,35 @@ import { formatDate, signedNumber } from './render.js';
 export const HISTORY_PAGE_SIZE = 5;
 
 const TYPE_KEYS: Record<EntryType, string> = {
-  accrual: 'bot:history.type.accrual',
-  redemption: 'bot:history.type.redemption',
-  refund_clawback: 'bot:history.type.refund_clawback',
-  refund_return: 'bot:history.type.refund_return',
+  purchase: 'bot:history.type.purchase',
+  refund: 'bot:history.type.refund',
   welcome: 'bot:history.type.welcome',
   referral: 'bot:history.type.referral',
   expiry: 'bot:history.type.expiry',
   adjustment: 'bot:history.type.adjustment',
+  import: 'bot:history.type.import',
+  level: 'bot:history.type.level',
 };
 
-/**
- * Where a page starts: entries at or before `ms`, skipping the first `skip` of them (those
- * with exactly `ms` that earlier pages showed). The ledger pages by "created before", and
- * several movements can share a millisecond (a purchase's redemption and accrual), so a bare
- * timestamp would drop some of them.
- */
-interface Cursor {
-  ms: number;
-  skip: number;
+/** Where a page starts: the entries of the card before transition `seq` (the ledger's own order). */
+function encode(seq: number | null): string {
+  return seq === null ? '' : String(seq);
 }
 
-function encode(c: Cursor | null): string {
-  return c ? `${c.ms}.${c.skip}` : '';
+function decode(s: string): number | null {
+  return /^\d{1,12}$/.test(s) ? Number(s) : null;
 }
 
-function decode(s: string): Cursor | null {
-  const m = /^(\d{1,15})\.(\d{1,6})$/.exec(s);
-  return m ? { ms: Number(m[1]), skip: Number(m[2]) } : null;
+async function fetchPage(ctx: FlowContext, card: string, beforeSeq: number | null): Promise<{ shown: EntryDoc[]; hasOlder: boolean; next: number | null }> {
+  const fetched = await ctx.deps.core.ledger.history(card, HISTORY_PAGE_SIZE + 1, beforeSeq ?? undefined);
+  const shown = fetched.slice(0, HISTORY_PAGE_SIZE);
+  return { shown, hasOlder: fetched.length > HISTORY_PAGE_SIZE, next: shown.at(-1)?.seq ?? null };
 }
 
-async function fetchPage(ctx: FlowContext, card: string, cursor: Cursor | null): Promise<{ shown: EntryDoc[]; hasOlder: boolean; next: Cursor | null }> {
-  const skip = cursor?.skip ?? 0;
-  const fetched = await ctx.deps.core.ledger.history(card, HISTORY_PAGE_SIZE + 1 + skip, cursor ? new Date(cursor.ms + 1) : undefined);
-  const shown = fetched.slice(skip, skip + HISTORY_PAGE_SIZE);
-  const hasOlder = fetched.length > skip + HISTORY_PAGE_SIZE;
-  const last = shown.at(-1);
-  if (!last) return { shown, hasOlder: false, next: null };
-  const lastMs = new Date(last.createdAt).getTime();
-  // Everything fetched up to the last shown entry with its timestamp: the next page skips those.
-  const same = fetched.slice(0, skip + shown.length).filter((e) => new Date(e.createdAt).getTime() === lastMs).length;
-  return { shown, hasOlder, next: { ms: lastMs, skip: same } };
+/** "+21", or "−100 / +21" for an entry of several movements (a purchase paid partly with points). */
+function amountOf(ctx: FlowContext, e: EntryDoc): string {
+  const moved = e.lines.filter((l) => l.amount !== 0);
+  return moved.length > 1 ? moved.map((l) => signedNumber(ctx.lang, l.amount)).join(' / ') : signedNumber(ctx.lang, e.amount);
 }
 
 /**
@@ -69,7 +57,7 @@ export async function historyReplies(ctx: FlowContext, arg?: string): Promise<Re
   await ctx.save('menu', { ...ctx.data, history });
 
   const lines = shown.map((e) =>
-    ctx.t('bot:history.line', { date: formatDate(ctx.lang, new Date(e.createdAt), 'short'), type: ctx.t(TYPE_KEYS[e.type]), amount: signedNumber(ctx.lang, e.amount) }),
+    ctx.t('bot:history.line', { date: formatDate(ctx.lang, new Date(e.createdAt), 'short'), type: ctx.t(TYPE_KEYS[e.type]), amount: amountOf(ctx, e) }),
   );
   const buttons: Button[] = [];
   if (page > 0) buttons.push({ label: ctx.t('bot:history.newer'), action: ACTION.history, arg: String(page - 1) });

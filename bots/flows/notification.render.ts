@@ -9,46 +9,60 @@ type PhoneVerification = Extract<DomainEvent, { type: 'phone.verification' }>;
 
 /** A referral credit for the friend who joined (the other one goes to the member who invited). */
 export function isInviteeReferral(event: PointsChanged): boolean {
-  return event.data.entryType === 'referral' && event.memberId !== null && event.data.ref.reason === `referral:${event.memberId}`;
+  return event.data.operation === 'referral' && event.data.role === 'invitee';
 }
 
+type Line = PointsChanged['data']['lines'][number];
+
 /**
- * The text key for a movement. Each type has the sign it normally has; a movement of the
- * other sign (not expected) gets the neutral text of an adjustment.
+ * The text key for one line. Each kind has the sign it normally has; a line of the other sign
+ * (not expected) gets the neutral text of an adjustment.
  */
-function keyFor(event: PointsChanged): string {
-  const credit = event.data.amount > 0;
-  switch (event.data.entryType) {
+function keyFor(event: PointsChanged, line: Line): string {
+  const credit = line.amount > 0;
+  const neutral = credit ? 'bot:notify.adjustment_credit' : 'bot:notify.adjustment_debit';
+  switch (line.kind) {
     case 'accrual':
-      return credit ? 'bot:notify.accrual' : 'bot:notify.adjustment_debit';
+      return credit ? 'bot:notify.accrual' : neutral;
     case 'redemption':
-      return credit ? 'bot:notify.adjustment_credit' : 'bot:notify.redemption';
-    case 'refund_clawback':
-      return credit ? 'bot:notify.adjustment_credit' : 'bot:notify.refund_clawback';
-    case 'refund_return':
-      return credit ? 'bot:notify.refund_return' : 'bot:notify.adjustment_debit';
-    case 'welcome':
-      return credit ? 'bot:notify.welcome' : 'bot:notify.adjustment_debit';
-    case 'referral':
-      if (!credit) return 'bot:notify.adjustment_debit';
-      return isInviteeReferral(event) ? 'bot:notify.referral_invitee' : 'bot:notify.referral';
+      return credit ? neutral : 'bot:notify.redemption';
+    case 'clawback':
+      return credit ? neutral : 'bot:notify.refund_clawback';
+    case 'return':
+      return credit ? 'bot:notify.refund_return' : neutral;
     case 'expiry':
-      return credit ? 'bot:notify.adjustment_credit' : 'bot:notify.expiry';
-    case 'adjustment':
-      return credit ? 'bot:notify.adjustment_credit' : 'bot:notify.adjustment_debit';
+      return credit ? neutral : 'bot:notify.expiry';
+    case 'credit':
+    case 'debit':
+      if (credit && event.data.operation === 'welcome') return 'bot:notify.welcome';
+      if (credit && event.data.operation === 'referral') return isInviteeReferral(event) ? 'bot:notify.referral_invitee' : 'bot:notify.referral';
+      return neutral;
   }
 }
 
 /**
- * "+57 баллов за покупку, баланс 1 057". A movement that changed nothing says nothing, except a
- * clawback the balance could not cover: the member learns what the next accruals will pay off.
+ * "+57 баллов за покупку, баланс 1 057": one line per kind of movement in the entry (a purchase
+ * that paid with points and earned some tells both, each with the balance after it). A movement
+ * that changed nothing says nothing, except a clawback the balance could not cover: the member
+ * learns what the next accruals will pay off.
  */
 export function pointsChangedText(i18n: I18n, lang: Language, event: PointsChanged): string | null {
   const { amount, balance, shortfall } = event.data;
-  const owed = shortfall > 0 ? i18n.t(lang, 'bot:notify.shortfall', { points: i18n.t(lang, 'bot:points', { count: shortfall }) }) : null;
-  if (amount === 0) return owed;
-  const text = i18n.t(lang, keyFor(event), { count: Math.abs(amount), balance });
-  return owed ? `${text}\n${owed}` : text;
+  // Lines of one kind (several lots expiring at once) are told as one.
+  const merged: Line[] = [];
+  for (const l of event.data.lines) {
+    const prev = merged[merged.length - 1];
+    if (prev && prev.kind === l.kind) merged[merged.length - 1] = { ...prev, points: prev.points + l.points, amount: prev.amount + l.amount };
+    else merged.push({ ...l });
+  }
+  let running = balance - amount;
+  const texts: string[] = [];
+  for (const l of merged) {
+    running += l.amount;
+    if (l.amount !== 0) texts.push(i18n.t(lang, keyFor(event, l), { count: Math.abs(l.amount), balance: running }));
+  }
+  if (shortfall > 0) texts.push(i18n.t(lang, 'bot:notify.shortfall', { points: i18n.t(lang, 'bot:points', { count: shortfall }) }));
+  return texts.length > 0 ? texts.join('\n') : null;
 }
 
 /** A level up is congratulated; any other change (a refund, a level set by hand) is just told. */

@@ -1,24 +1,14 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import type { Lot, MovementResult } from '../ledger/ledger.types.js';
-import type { ErrorCode } from '../shared/errors.js';
+import type { Lot, ReceiptRefunds } from '../ledger/ledger.types.js';
 
 export const CARD_STATUSES = ['active', 'blocked', 'replaced', 'unassigned'] as const;
 export type CardStatus = (typeof CARD_STATUSES)[number];
 
 /**
- * The outcome of an entry on this card, kept so that a retry or recovery can tell applied
- * from refused from not yet decided: `result` when applied, `void` (an error code) when refused.
- */
-export interface CardMark {
-  entryId: string;
-  at: Date;
-  result?: MovementResult;
-  void?: ErrorCode;
-}
-
-/**
- * The card is the account: balance, lots, shortfall, spend and level change together in one
- * atomic single-document update guarded by `version` (optimistic concurrency).
+ * The card is the account. Its ledger fields (balance, lots, shortfall, spend, level, the
+ * counters, the refunds of its receipts) are the fold of its ledger entries 1..version: they
+ * change only in one atomic update per entry (see core/ledger/ledger.service.ts), and
+ * `version` is the `seq` of the last entry folded in. Nothing else may change `version`.
  */
 export interface CardDoc {
   _id: string;
@@ -28,22 +18,27 @@ export interface CardDoc {
   source: 'issued' | 'plastic';
   balance: number;
   debt: number;
+  /** Spend net of refunds (kopecks): drives the level. */
   spentKopecks: number;
   levelId: string;
   manualLevelId: string | null;
   lots: Lot[];
-  marks: CardMark[];
+  /** Points credited (accruals, bonuses, manual credits), gross. */
   earnedTotal: number;
+  /** Points spent (redemptions, manual debits) net of those given back by refunds. */
   spentPointsTotal: number;
+  expiredTotal: number;
+  /** Receipts recorded. */
+  purchases: number;
+  lastPurchaseAt: Date | null;
+  /** Per refunded receipt, what its refunds added up to (the next refund's shares start there). */
+  refunds: ReceiptRefunds[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
-const lotSchema = new Schema<Lot>(
-  { entryId: String, earnedAt: Date, expiresAt: Date, remaining: Number },
-  { _id: false },
-);
+const lotSchema = new Schema<Lot>({ entryId: String, earnedAt: Date, expiresAt: Date, remaining: Number }, { _id: false });
 
 const cardSchema = new Schema<CardDoc>(
   {
@@ -58,9 +53,12 @@ const cardSchema = new Schema<CardDoc>(
     levelId: { type: String, required: true },
     manualLevelId: { type: String, default: null },
     lots: { type: [lotSchema], default: [] },
-    marks: { type: Schema.Types.Mixed, default: [] },
     earnedTotal: { type: Number, default: 0 },
     spentPointsTotal: { type: Number, default: 0 },
+    expiredTotal: { type: Number, default: 0 },
+    purchases: { type: Number, default: 0 },
+    lastPurchaseAt: { type: Date, default: null },
+    refunds: { type: Schema.Types.Mixed, default: [] },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, collection: 'cards', versionKey: false },
@@ -72,4 +70,28 @@ export type CardModel = Model<CardDoc>;
 
 export function cardModel(conn: Connection): CardModel {
   return (conn.models.Card as CardModel | undefined) ?? conn.model<CardDoc>('Card', cardSchema);
+}
+
+/** A card as issued: nothing earned, nothing spent, version 0 (no entry folded in yet). */
+export function newCardDoc(fields: Pick<CardDoc, '_id' | 'memberId' | 'levelId'> & Partial<Pick<CardDoc, 'status' | 'source'>>, now: Date): CardDoc {
+  return {
+    status: 'active',
+    source: 'issued',
+    ...fields,
+    replacedBy: null,
+    balance: 0,
+    debt: 0,
+    spentKopecks: 0,
+    manualLevelId: null,
+    lots: [],
+    earnedTotal: 0,
+    spentPointsTotal: 0,
+    expiredTotal: 0,
+    purchases: 0,
+    lastPurchaseAt: null,
+    refunds: [],
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }

@@ -5,7 +5,7 @@ import { levelFor, nextLevel } from '../programme/rules.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { generateCardNumber, parseCardNumber } from './card-number.js';
-import { cardModel, type CardDoc } from './card.model.js';
+import { cardModel, newCardDoc, type CardDoc } from './card.model.js';
 import { insertRaw } from '../shared/mongo.js';
 
 export interface CardView {
@@ -57,26 +57,7 @@ export function createCardService(deps: { conn: Connection; clock?: Clock }) {
     /** Creates a card with a fresh random number; a (rare) number collision draws again. */
     async issue(memberId: string, prefix: string, settings: ProgrammeSettings, number?: string): Promise<CardDoc> {
       for (let attempt = 0; attempt < 5; attempt++) {
-        const now = clock.now();
-        const doc = {
-          _id: number ?? generateCardNumber(prefix, settings.cardRandomDigits),
-          memberId,
-          status: 'active' as const,
-          replacedBy: null,
-          source: 'issued' as const,
-          balance: 0,
-          debt: 0,
-          spentKopecks: 0,
-          levelId: levelFor(settings, 0, null).id,
-          manualLevelId: null,
-          lots: [],
-          marks: [],
-          earnedTotal: 0,
-          spentPointsTotal: 0,
-          version: 0,
-          createdAt: now,
-          updatedAt: now,
-        };
+        const doc = newCardDoc({ _id: number ?? generateCardNumber(prefix, settings.cardRandomDigits), memberId, levelId: levelFor(settings, 0, null).id }, clock.now());
         try {
           await insertRaw(Cards, doc);
           return doc;
@@ -146,29 +127,14 @@ export function createCardService(deps: { conn: Connection; clock?: Clock }) {
     async setStatus(number: string, status: 'active' | 'blocked'): Promise<CardDoc> {
       const card = await Cards.findOneAndUpdate(
         { _id: number, status: { $in: ['active', 'blocked'] } },
-        { $set: { status, updatedAt: clock.now() }, $inc: { version: 1 } },
+        // Not a ledger field: `version` counts ledger entries only (core/ledger/ledger.service.ts).
+        { $set: { status, updatedAt: clock.now() } },
         { returnDocument: 'after' },
       ).lean<CardDoc>();
       if (!card) throw new DomainError('card_not_found', 'no such card');
       return card;
     },
 
-    /** Sets or clears a hand-assigned level (e.g. staff); the level applies from now on. */
-    async setManualLevel(number: string, levelId: string | null, settings: ProgrammeSettings): Promise<CardDoc> {
-      if (levelId !== null && !settings.manualLevels.some((l) => l.id === levelId) && !settings.levels.some((l) => l.id === levelId)) {
-        throw new DomainError('validation_failed', `unknown level ${levelId}`);
-      }
-      for (;;) {
-        const card = await Cards.findById(number).lean<CardDoc>();
-        if (!card) throw new DomainError('card_not_found', 'no such card');
-        const levelId2 = levelFor(settings, card.spentKopecks, levelId).id;
-        const r = await Cards.updateOne(
-          { _id: number, version: card.version },
-          { $set: { manualLevelId: levelId, levelId: levelId2, updatedAt: clock.now() }, $inc: { version: 1 } },
-        );
-        if (r.modifiedCount === 1) return { ...card, manualLevelId: levelId, levelId: levelId2, version: card.version + 1 };
-      }
-    },
   };
 }
 export type CardService = ReturnType<typeof createCardService>;

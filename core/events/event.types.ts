@@ -1,4 +1,24 @@
-import type { EntryType } from '../ledger/ledger.types.js';
+import type { EntryType, LineKind, MovementRef, ReferralRole } from '../ledger/ledger.types.js';
+
+/** A ledger entry as told to consumers (notifications, the wallet, statistics). */
+export interface PointsChangedData {
+  entryId: string;
+  /** The card's transition number: of two snapshots of one card, the higher seq is newer. */
+  seq: number;
+  operation: EntryType;
+  role?: ReferralRole;
+  lines: { kind: LineKind; points: number; amount: number }[];
+  /** Net signed change of the balance. */
+  amount: number;
+  balance: number;
+  shortfall: number;
+  spendDeltaKopecks: number;
+  levelFrom: string;
+  levelTo: string;
+  /** The card's cumulative figures after this entry. */
+  counters: { purchases: number; spentKopecks: number; lastPurchaseAt: string | null; earned: number; redeemed: number; expired: number };
+  ref: MovementRef & { totalKopecks?: number };
+}
 
 /** Facts the core records for bots, the wallet and reports; delivered through the outbox. */
 export type DomainEvent =
@@ -8,7 +28,7 @@ export type DomainEvent =
       at: string;
       card: string;
       memberId: string | null;
-      data: { entryId: string; entryType: EntryType; amount: number; balance: number; shortfall: number; ref: Record<string, unknown> };
+      data: PointsChangedData;
     }
   | {
       id: string;
@@ -44,6 +64,14 @@ export type DomainEvent =
     };
 
 export type DomainEventType = DomainEvent['type'];
+
+/**
+ * Where core hands events for delivery (the outbox's relay, or straight to the queues): must be
+ * idempotent by event id, since a crash between handing over and recording it hands them again.
+ */
+export interface EventSink {
+  publish(events: DomainEvent[]): Promise<void>;
+}
 /** BullMQ queue the outbox relay feeds; consumers (notifications, wallet) read from it. */
 export const DOMAIN_EVENTS_QUEUE = 'domain-events';
 /** The wallet worker's own copy of every event (BullMQ gives a job to one consumer only). */

@@ -2,18 +2,54 @@ import type { CardDoc } from '../cards/card.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor } from '../programme/rules.js';
 import { DomainError } from '../shared/errors.js';
-import type { Lot, MovementEffect, MovementResult } from './ledger.types.js';
+import type { AppliedLine, CardCounters, EntryResult, LineRequest, Lot, ReceiptRefunds, RefundRecord } from './ledger.types.js';
 
-/** The part of a card a movement changes. Invariant: balance = Σ lots.remaining. */
-export type CardState = Pick<CardDoc, 'balance' | 'debt' | 'spentKopecks' | 'levelId' | 'manualLevelId' | 'lots' | 'earnedTotal' | 'spentPointsTotal'>;
+/** The ledger's part of a card: what one entry changes. Invariant: balance = Σ lots.remaining. */
+export type CardState = Pick<
+  CardDoc,
+  | 'balance'
+  | 'debt'
+  | 'spentKopecks'
+  | 'levelId'
+  | 'manualLevelId'
+  | 'lots'
+  | 'earnedTotal'
+  | 'spentPointsTotal'
+  | 'expiredTotal'
+  | 'purchases'
+  | 'lastPurchaseAt'
+  | 'refunds'
+>;
 
-export interface PlannedMovement {
+export const CARD_STATE_FIELDS = [
+  'balance',
+  'debt',
+  'spentKopecks',
+  'levelId',
+  'manualLevelId',
+  'lots',
+  'earnedTotal',
+  'spentPointsTotal',
+  'expiredTotal',
+  'purchases',
+  'lastPurchaseAt',
+  'refunds',
+] as const satisfies readonly (keyof CardState)[];
+
+export interface PlannedLine extends LineRequest {
+  /** For credits: expiry of the lot the points go to, fixed when the entry is written. */
+  lotExpiresAt?: Date | null;
+}
+
+export interface PlannedTransition {
   entryId: string;
-  effect: MovementEffect;
-  points: number;
+  lines: PlannedLine[];
   spendDeltaKopecks: number;
-  lotId: string | null;
-  lotExpiresAt: Date | null;
+  /** A receipt: counts as a purchase and moves `lastPurchaseAt`. */
+  isPurchase: boolean;
+  refund: RefundRecord | null;
+  /** Present for a hand-set level: the new hand-assigned level (null clears it). */
+  manualLevelId?: string | null;
 }
 
 /** Oldest first: spending, clawback and expiry take the lots that expire soonest. */
@@ -21,87 +57,141 @@ function byExpiry(a: Lot, b: Lot): number {
   return a.expiresAt.getTime() - b.expiresAt.getTime() || a.earnedAt.getTime() - b.earnedAt.getTime();
 }
 
-function take(lots: Lot[], points: number): { lots: Lot[]; used: { entryId: string; points: number }[] } {
+function take(lots: Lot[], points: number): Lot[] {
   const sorted = lots.map((l) => ({ ...l })).sort(byExpiry);
-  const used: { entryId: string; points: number }[] = [];
   let left = points;
   for (const lot of sorted) {
     if (left === 0) break;
     const n = Math.min(lot.remaining, left);
-    if (n > 0) {
-      lot.remaining -= n;
-      left -= n;
-      used.push({ entryId: lot.entryId, points: n });
-    }
+    lot.remaining -= n;
+    left -= n;
   }
-  return { lots: sorted.filter((l) => l.remaining > 0), used };
+  return sorted.filter((l) => l.remaining > 0);
 }
 
-/**
- * Computes the card after one movement, or throws a DomainError when it is refused. Pure: the
- * same card and movement always give the same result, so a retry or the recovery pass
- * recomputes exactly what an interrupted call would have written.
- */
-export function planMovement(
-  card: CardState,
-  mv: PlannedMovement,
-  settings: ProgrammeSettings,
-  now: Date,
-): { next: CardState; result: MovementResult } {
-  if (!Number.isSafeInteger(mv.points) || mv.points < 0) throw new DomainError('validation_failed', 'points must be a non-negative integer');
-  let { balance, debt, lots, earnedTotal, spentPointsTotal } = card;
-  let amount = 0;
-  let shortfall = 0;
-  let debtPaid = 0;
-  let used: { entryId: string; points: number }[] = [];
-  switch (mv.effect) {
+function cloneState(card: CardState): CardState {
+  return {
+    ...card,
+    lots: card.lots.map((l) => ({ entryId: l.entryId, earnedAt: new Date(l.earnedAt), expiresAt: new Date(l.expiresAt), remaining: l.remaining })),
+    refunds: card.refunds.map((r) => ({ ...r })),
+    lastPurchaseAt: card.lastPurchaseAt ? new Date(card.lastPurchaseAt) : null,
+  };
+}
+
+/** One line applied to the state (mutates `s`), or a DomainError when the card refuses it. */
+function applyLine(s: CardState, line: PlannedLine, entryId: string, now: Date): AppliedLine {
+  if (!Number.isSafeInteger(line.points) || line.points < 0) throw new DomainError('validation_failed', 'points must be a non-negative integer');
+  const out: AppliedLine = { kind: line.kind, effect: line.effect, points: line.points, amount: 0, debtPaid: 0, shortfall: 0, lotId: line.lotId ?? null, lotExpiresAt: null };
+  switch (line.effect) {
     case 'credit': {
-      // Rule: a shortfall left by an earlier clawback is paid from the next accruals first.
-      debtPaid = Math.min(debt, mv.points);
-      debt -= debtPaid;
-      amount = mv.points - debtPaid;
-      if (amount > 0) {
-        const expiresAt = mv.lotExpiresAt;
+      // Rule: a shortfall left by an earlier clawback is paid from the next credits first.
+      out.debtPaid = Math.min(s.debt, line.points);
+      s.debt -= out.debtPaid;
+      out.amount = line.points - out.debtPaid;
+      if (out.amount > 0) {
+        const expiresAt = line.lotExpiresAt;
         if (!expiresAt) throw new Error('credit without lot expiry');
-        // Points expiring the same moment (the same earning day) share one lot.
-        const same = lots.find((l) => l.expiresAt.getTime() === expiresAt.getTime());
-        lots = same
-          ? lots.map((l) => (l === same ? { ...l, remaining: l.remaining + amount } : l))
-          : [...lots, { entryId: mv.entryId, earnedAt: now, expiresAt, remaining: amount }];
+        out.lotExpiresAt = expiresAt;
+        // Points expiring the same moment (the same earning day) share one lot: a card holds at
+        // most one lot per day of the expiry period.
+        const same = s.lots.find((l) => l.expiresAt.getTime() === expiresAt.getTime());
+        if (same) same.remaining += out.amount;
+        else s.lots.push({ entryId, earnedAt: now, expiresAt, remaining: out.amount });
       }
-      earnedTotal += mv.points;
+      if (line.kind === 'return') s.spentPointsTotal = Math.max(0, s.spentPointsTotal - line.points);
+      else s.earnedTotal += line.points;
       break;
     }
     case 'debit': {
-      if (balance < mv.points) throw new DomainError('insufficient_points', `balance ${balance} < ${mv.points}`, { balance });
-      ({ lots, used } = take(lots, mv.points));
-      amount = -mv.points;
-      spentPointsTotal += mv.points;
+      if (s.balance < line.points) throw new DomainError('insufficient_points', `balance ${s.balance} < ${line.points}`, { balance: s.balance });
+      s.lots = take(s.lots, line.points);
+      out.amount = -line.points;
+      s.spentPointsTotal += line.points;
       break;
     }
     case 'clawback': {
       // Rule: a clawback larger than the balance takes it to zero and records the shortfall.
-      const taken = Math.min(balance, mv.points);
-      ({ lots, used } = take(lots, taken));
-      shortfall = mv.points - taken;
-      debt += shortfall;
-      amount = -taken;
+      const taken = Math.min(s.balance, line.points);
+      s.lots = take(s.lots, taken);
+      out.shortfall = line.points - taken;
+      s.debt += out.shortfall;
+      out.amount = -taken;
       break;
     }
     case 'expire': {
-      const lot = lots.find((l) => l.entryId === mv.lotId);
+      const lot = s.lots.find((l) => l.entryId === line.lotId);
       const n = lot && lot.expiresAt.getTime() <= now.getTime() ? lot.remaining : 0;
-      if (lot && n > 0) used = [{ entryId: lot.entryId, points: n }];
-      lots = lots.filter((l) => l !== lot || n === 0);
-      amount = -n;
+      if (lot && n > 0) s.lots = s.lots.filter((l) => l !== lot);
+      out.points = n;
+      out.amount = -n;
+      s.expiredTotal += n;
       break;
     }
   }
-  balance += amount;
-  const spentKopecks = Math.max(0, card.spentKopecks + mv.spendDeltaKopecks);
-  const levelTo = levelFor(settings, spentKopecks, card.manualLevelId).id;
-  const next: CardState = { ...card, balance, debt, lots, spentKopecks, levelId: levelTo, earnedTotal, spentPointsTotal };
-  const lotSum = lots.reduce((s, l) => s + l.remaining, 0);
-  if (balance < 0 || lotSum !== balance) throw new Error(`ledger invariant broken: balance ${balance}, lots ${lotSum}`);
-  return { next, result: { amount, balanceAfter: balance, shortfall, debtPaid, levelFrom: card.levelId, levelTo, lotsUsed: used } };
+  s.balance += out.amount;
+  return out;
+}
+
+function addRefund(refunds: ReceiptRefunds[], r: RefundRecord): ReceiptRefunds[] {
+  const prior = refunds.find((x) => x.purchaseKey === r.purchaseKey);
+  const next = { purchaseKey: r.purchaseKey, kopecks: (prior?.kopecks ?? 0) + r.amountKopecks, clawed: (prior?.clawed ?? 0) + r.clawback, returned: (prior?.returned ?? 0) + r.returned };
+  return [...refunds.filter((x) => x !== prior), next];
+}
+
+export function countersOf(s: CardState): CardCounters {
+  return { purchases: s.purchases, spentKopecks: s.spentKopecks, lastPurchaseAt: s.lastPurchaseAt, earned: s.earnedTotal, redeemed: s.spentPointsTotal, expired: s.expiredTotal };
+}
+
+/**
+ * The card after one entry, or a DomainError when the card refuses it (nothing is written then).
+ * Pure: the same card and entry always give the same result, so whoever folds a written entry
+ * into a card that lags behind (after a crash, or another process) computes exactly what its
+ * writer computed. `levelTo`, when given, is the level the writer recorded: settings may have
+ * changed since, the entry's outcome may not.
+ */
+export function planTransition(
+  card: CardState,
+  t: PlannedTransition,
+  settings: ProgrammeSettings,
+  now: Date,
+  levelTo?: string,
+): { next: CardState; lines: AppliedLine[]; result: EntryResult } {
+  const s = cloneState(card);
+  const lines = t.lines.map((l) => applyLine(s, l, t.entryId, now));
+  s.spentKopecks = Math.max(0, s.spentKopecks + t.spendDeltaKopecks);
+  if (t.isPurchase) {
+    s.purchases += 1;
+    s.lastPurchaseAt = now;
+  }
+  if (t.refund) s.refunds = addRefund(s.refunds, t.refund);
+  if (t.manualLevelId !== undefined) s.manualLevelId = t.manualLevelId;
+  s.levelId = levelTo ?? levelFor(settings, s.spentKopecks, s.manualLevelId).id;
+  const lotSum = s.lots.reduce((sum, l) => sum + l.remaining, 0);
+  if (s.balance < 0 || lotSum !== s.balance) throw new Error(`ledger invariant broken: balance ${s.balance}, lots ${lotSum}`);
+  const amount = lines.reduce((sum, l) => sum + l.amount, 0);
+  const shortfall = lines.reduce((sum, l) => sum + l.shortfall, 0);
+  return {
+    next: s,
+    lines,
+    result: { amount, balanceAfter: s.balance, debtAfter: s.debt, levelFrom: card.levelId, levelTo: s.levelId, shortfall, counters: countersOf(s) },
+  };
+}
+
+/** The ledger's part of a card document (cards written before a field existed read it as zero). */
+export function stateOf(card: CardDoc): CardState {
+  const c: Partial<CardState> = card;
+  return cloneState({
+    balance: c.balance ?? 0,
+    debt: c.debt ?? 0,
+    spentKopecks: c.spentKopecks ?? 0,
+    levelId: card.levelId,
+    manualLevelId: c.manualLevelId ?? null,
+    lots: c.lots ?? [],
+    earnedTotal: c.earnedTotal ?? 0,
+    spentPointsTotal: c.spentPointsTotal ?? 0,
+    expiredTotal: c.expiredTotal ?? 0,
+    purchases: c.purchases ?? 0,
+    lastPurchaseAt: c.lastPurchaseAt ?? null,
+    refunds: c.refunds ?? [],
+  });
 }

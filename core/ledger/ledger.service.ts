@@ -1,237 +1,369 @@
-import type { Connection } from 'mongoose';
-import { cardModel, type CardDoc, type CardMark } from '../cards/card.model.js';
+import { randomUUID } from 'node:crypto';
+import type { CardDoc } from '../cards/card.model.js';
+import type { EventSink } from '../events/event.types.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { addMonths } from '../programme/rules.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { DomainError, ERROR_CODES, isDuplicateKey, type ErrorCode } from '../shared/errors.js';
-import { insertRaw } from '../shared/mongo.js';
-import { entryModel, type EntryDoc } from './entry.model.js';
-import { planMovement, type CardState } from './ledger.plan.js';
-import type { AppliedMovement, EntryType, MovementRequest, MovementResult } from './ledger.types.js';
+import { DomainError } from '../shared/errors.js';
+import { createKeyedQueue } from '../shared/keyed-queue.js';
+import type { EntryDoc } from './entry.model.js';
+import { entryEvents } from './ledger.events.js';
+import { planTransition, stateOf, type CardState, type PlannedLine, type PlannedTransition } from './ledger.plan.js';
+import type { LedgerRepository } from './ledger.repository.js';
+import type { AppliedMovement, MovementRequest, TransitionRequest } from './ledger.types.js';
 
-/** How many applied entries a card remembers for recovery (see docs/ledger.md). */
-export const MARKS_KEPT = 16;
-const MAX_ATTEMPTS = 50;
-const CORRECTIONS = new Set<EntryType>(['refund_clawback', 'refund_return', 'expiry', 'adjustment']);
-
-/** Points at which a test may inject a crash; production passes nothing. */
-export type LedgerStep = 'entry_inserted' | 'card_updated';
+/** Points at which a test may inject a crash (the hook throws: the process "dies" there). */
+export type LedgerStep = 'entry_inserted' | 'events_published' | 'card_written';
 export interface LedgerHooks {
   afterStep?(step: LedgerStep, key: string): void | Promise<void>;
 }
 
 export interface LedgerDeps {
-  conn: Connection;
+  repo: LedgerRepository;
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
+  /** Where entries' events go (the queues). Without one, nothing is told (a bare core in tests). */
+  events?: EventSink;
   hooks?: LedgerHooks;
+  /** How long one operation may take, queueing included, before it gives up having moved nothing. */
+  budgetMs?: number;
+  /** How long a writer that took the next slot is waited for before its entry is folded in by us. */
+  stallMs?: number;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+/** What a caller builds from the card it is about to change (it may refuse with a DomainError). */
+export type Builder = (card: CardDoc, settings: ProgrammeSettings) => TransitionRequest;
+
+export interface TransactInput {
+  /** The idempotency key (the entry id). */
+  key: string;
+  /** Reads the card to change; called inside the card's turn. */
+  load: () => Promise<CardDoc>;
+  /** A card read just before, used as is when the card's turn came at once (saves a read). */
+  loaded?: CardDoc;
+  build: Builder;
+  /** Whether an entry already written under this key is this same request (a retry) or another one. */
+  same: (existing: EntryDoc) => boolean;
 }
 
 function endOfUtcDay(d: Date): Date {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 23, 59, 59, 999));
 }
 
-function cardState(c: CardDoc): CardState {
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function plannedOf(e: EntryDoc): PlannedTransition {
   return {
-    balance: c.balance,
-    debt: c.debt,
-    spentKopecks: c.spentKopecks,
-    levelId: c.levelId,
-    manualLevelId: c.manualLevelId,
-    lots: c.lots.map((l) => ({ entryId: l.entryId, earnedAt: new Date(l.earnedAt), expiresAt: new Date(l.expiresAt), remaining: l.remaining })),
-    earnedTotal: c.earnedTotal,
-    spentPointsTotal: c.spentPointsTotal,
+    entryId: e._id,
+    lines: e.lines.map((l) => ({ kind: l.kind, effect: l.effect, points: l.points, ...(l.lotId ? { lotId: l.lotId } : {}), lotExpiresAt: l.lotExpiresAt ? new Date(l.lotExpiresAt) : null })),
+    spendDeltaKopecks: e.spendDeltaKopecks,
+    isPurchase: e.type === 'purchase',
+    refund: e.refund,
+    ...(e.type === 'level' ? { manualLevelId: e.manualLevelId ?? null } : {}),
   };
 }
 
-function sameRequest(e: EntryDoc, mv: MovementRequest): boolean {
-  return e.card === mv.card && e.type === mv.type && e.effect === mv.effect && e.points === mv.points && (e.spendDeltaKopecks ?? 0) === (mv.spendDeltaKopecks ?? 0);
-}
-
-function asErrorCode(s: string | null): ErrorCode {
-  return (ERROR_CODES as readonly string[]).includes(s ?? '') ? (s as ErrorCode) : 'validation_failed';
-}
-
 /**
- * The points ledger. A movement is three writes, each a single-document atomic operation:
- *   1. insert the entry `pending` (its unique key is the idempotency claim),
- *   2. update the card guarded by its version, remembering the entry id in `marks`,
- *   3. set the entry `applied` with the result (this also queues it for the outbox relay).
- * A crash between any two is finished by `recover()`. See docs/ledger.md for the argument.
+ * The points ledger (docs/ledger.md has the design and the argument). A movement is:
+ *   1. read the card (version v) and plan the entry against it (refusals write nothing);
+ *   2. insert the entry: `_id` = idempotency key, `(card, seq = v + 1)` unique. This is the
+ *      commit: from here the movement has happened, whatever fails next;
+ *   3. hand its events to the sink, then fold it into the card (one update by `_id`).
+ * Three commands. Within a process, work on one card is queued; across processes the unique
+ * slot makes the loser re-read and re-plan. A card left behind by a crash after step 2 is
+ * folded forward by whoever touches it next, the sweep, or the retry loop of a live process.
  */
 export function createLedger(deps: LedgerDeps) {
-  const Cards = cardModel(deps.conn);
-  const Entries = entryModel(deps.conn);
+  const { repo } = deps;
   const clock = deps.clock ?? systemClock;
+  const budgetMs = deps.budgetMs ?? 8000;
+  const stallMs = deps.stallMs ?? 500;
+  const log = deps.log ?? (() => undefined);
+  const queue = createKeyedQueue();
+  /**
+   * The card as this process just wrote it, kept only for the next operation queued behind on
+   * the same card: it starts from there instead of reading the card again. If another process
+   * wrote meanwhile, its slot insert fails and it reads the card as usual.
+   */
+  const justWritten = new Map<string, CardDoc>();
+  /** Cards whose fold or events failed after a commit: retried by `settleLater`. */
+  const unsettled = new Set<string>();
+  let retryTimer: NodeJS.Timeout | undefined;
+
   const hook = async (step: LedgerStep, key: string): Promise<void> => {
     await deps.hooks?.afterStep?.(step, key);
   };
 
-  function toApplied(e: EntryDoc, result: MovementResult, replayed: boolean): AppliedMovement {
-    return { ...result, entryId: e._id, key: e._id, card: e.card, type: e.type, replayed };
+  function deadlineFrom(now = Date.now()): number {
+    return now + budgetMs;
   }
 
-  /** Step 1: claim the key. Returns the entry to work on (new or a pending one left earlier). */
-  async function claim(mv: MovementRequest, settings: ProgrammeSettings): Promise<{ entry: EntryDoc; fresh: boolean }> {
+  function busy(): DomainError {
+    return new DomainError('card_busy', 'the card is busy with other operations; nothing was done, retry', { retryAfterMs: 1000 });
+  }
+
+  /** Step 1: the entry this request would write against `card`, with the card after it. */
+  function plan(card: CardDoc, t: TransitionRequest, settings: ProgrammeSettings): { entry: EntryDoc; next: CardState } {
+    if (!t.correction && card.status === 'blocked') throw new DomainError('card_blocked', 'card is blocked');
+    if (!t.correction && card.status === 'replaced') throw new DomainError('card_replaced', 'card was replaced', { replacedBy: card.replacedBy });
     const now = clock.now();
-    const doc: EntryDoc = {
-      _id: mv.key,
-      card: mv.card,
-      type: mv.type,
-      effect: mv.effect,
-      points: mv.points,
-      spendDeltaKopecks: mv.spendDeltaKopecks ?? 0,
-      lotId: mv.lotId ?? null,
-      // Rule: points expire a fixed time (settings.expiryMonths) after they were earned, at the
-      // end of that day (UTC), so one day's earnings share a lot.
-      lotExpiresAt: mv.effect === 'credit' ? endOfUtcDay(addMonths(now, settings.expiryMonths)) : null,
-      ref: mv.ref ?? {},
-      status: 'pending',
-      amount: 0,
-      result: null,
-      error: null,
-      published: false,
-      createdAt: now,
-      appliedAt: null,
+    // Rule: points expire a fixed time (settings.expiryMonths) after they were earned, at the end
+    // of that day (UTC), so one day's earnings share a lot.
+    const lotExpiresAt = endOfUtcDay(addMonths(now, settings.expiryMonths));
+    const lines: PlannedLine[] = t.lines.map((l) => (l.effect === 'credit' ? { ...l, lotExpiresAt } : l));
+    const planned: PlannedTransition = {
+      entryId: t.key,
+      lines,
+      spendDeltaKopecks: t.spendDeltaKopecks ?? 0,
+      isPurchase: t.type === 'purchase',
+      refund: t.refund ?? null,
+      ...(t.type === 'level' ? { manualLevelId: t.manualLevelId ?? null } : {}),
     };
-    try {
-      await insertRaw(Entries, doc);
-      return { entry: doc, fresh: true };
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const existing = await Entries.findById(mv.key).lean<EntryDoc>();
-      if (!existing) throw err;
-      if (!sameRequest(existing, mv)) throw new DomainError('idempotency_conflict', `key ${mv.key} was used for another movement`);
-      return { entry: existing, fresh: false };
-    }
-  }
-
-  /** Steps 2 and 3 for a claimed entry; safe to run again on the same entry. */
-  async function complete(entry: EntryDoc, settings: ProgrammeSettings, fresh: boolean): Promise<AppliedMovement> {
-    if (entry.status === 'applied' && entry.result) return toApplied(entry, entry.result, true);
-    if (entry.status === 'void') throw new DomainError(asErrorCode(entry.error), `movement ${entry._id} was refused: ${entry.error ?? ''}`);
-    const entryId = entry._id;
-    let result: MovementResult | undefined;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS && !result; attempt++) {
-      const card = await Cards.findById(entry.card).lean<CardDoc>();
-      // No card: nothing can ever apply this movement (numbers are never reused).
-      if (!card) return refuse(entry, new DomainError('card_not_found', `card ${entry.card} not found`));
-      const mark = card.marks.find((m) => m.entryId === entryId);
-      if (mark?.void) return refuse(entry, new DomainError(mark.void, `movement ${entryId} was refused`));
-      if (mark?.result) {
-        result = mark.result;
-        break;
-      }
-      if (!fresh && (await markMayBeEvicted(card, entry))) {
-        throw new Error(`entry ${entry._id} cannot be proven applied or not: left pending for review`);
-      }
-      const outcome = decide(card, entry, settings);
-      // The outcome (applied, or refused) is written to the card in the one version-guarded
-      // update, so two finishers of the same entry can never disagree.
-      const newMark: CardMark =
-        outcome instanceof DomainError
-          ? { entryId, at: clock.now(), void: outcome.code }
-          : { entryId, at: clock.now(), result: { ...outcome.result, lotsUsed: [] } }; // lots details stay in the entry: small cards are faster
-      const marks = [...card.marks, newMark].slice(-MARKS_KEPT);
-      const res = await Cards.updateOne(
-        { _id: card._id, version: card.version },
-        { $set: { ...(outcome instanceof DomainError ? {} : outcome.next), marks, updatedAt: clock.now() }, $inc: { version: 1 } },
-      );
-      if (res.modifiedCount === 1) {
-        if (outcome instanceof DomainError) return refuse(entry, outcome);
-        result = outcome.result;
-      } else await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
-    }
-    if (!result) throw new DomainError('concurrent_update', `card ${entry.card} is too busy, retry`);
-    await hook('card_updated', entry._id);
-    // Filter on _id alone: the card's mark fixed the outcome, every finisher writes the same.
-    await Entries.updateOne({ _id: entry._id }, { $set: { status: 'applied', amount: result.amount, result, appliedAt: clock.now() } });
-    return toApplied(entry, result, false);
+    const p = planTransition(stateOf(card), planned, settings, now);
+    const entry: EntryDoc = {
+      _id: t.key,
+      card: card._id,
+      seq: card.version + 1,
+      type: t.type,
+      lines: p.lines,
+      amount: p.result.amount,
+      spendDeltaKopecks: planned.spendDeltaKopecks,
+      ref: t.ref ?? {},
+      role: t.role ?? null,
+      purchase: t.purchase ?? null,
+      refund: t.refund ?? null,
+      ...(t.type === 'level' ? { manualLevelId: t.manualLevelId ?? null } : {}),
+      memberId: card.memberId,
+      result: p.result,
+      createdAt: now,
+    };
+    return { entry, next: p.next };
   }
 
   /**
-   * A card remembers its last MARKS_KEPT entries. If an old pending entry predates all of
-   * them, its mark may have been pushed out; then the balance decides: when it already equals
-   * the sum of applied entries the movement was not applied and may be; otherwise we stop.
+   * Step 2. When the insert itself fails we do not know whether it landed, so we ask: landed →
+   * committed; not there → nothing moved (the error stands); cannot tell → `outcome_unknown`,
+   * and the same request again returns the final result.
    */
-  async function markMayBeEvicted(card: CardDoc, entry: EntryDoc): Promise<boolean> {
-    const oldest = card.marks[0];
-    if (card.marks.length < MARKS_KEPT || !oldest || new Date(oldest.at).getTime() < new Date(entry.createdAt).getTime()) return false;
-    return card.balance !== (await appliedSum(entry.card));
-  }
-
-  async function appliedSum(card: string): Promise<number> {
-    const rows = await Entries.aggregate<{ total: number }>([
-      { $match: { card, status: 'applied' } },
-      { $group: { _id: null, total: { $sum: '$amount' } } },
-    ]);
-    return rows[0]?.total ?? 0;
-  }
-
-  /** The card's answer to a movement: the planned new state, or the refusal. */
-  function decide(card: CardDoc, entry: EntryDoc, settings: ProgrammeSettings): ReturnType<typeof planMovement> | DomainError {
-    // A blocked (or replaced) card earns and spends nothing, but corrections still land on it: a refund's
-    // clawback and return, expiry and manual adjustments keep the books right.
-    if (card.status === 'blocked' && !CORRECTIONS.has(entry.type)) return new DomainError('card_blocked', 'card is blocked');
-    if (card.status === 'replaced' && !CORRECTIONS.has(entry.type)) return new DomainError('card_replaced', 'card was replaced', { replacedBy: card.replacedBy });
+  async function insert(entry: EntryDoc, deadline: number): Promise<'inserted' | 'taken'> {
     try {
-      return planMovement(
-        cardState(card),
-        { entryId: entry._id, effect: entry.effect, points: entry.points, spendDeltaKopecks: entry.spendDeltaKopecks, lotId: entry.lotId, lotExpiresAt: entry.lotExpiresAt ? new Date(entry.lotExpiresAt) : null },
-        settings,
-        new Date(entry.createdAt),
-      );
+      return await repo.insertEntry(entry);
     } catch (err) {
-      if (err instanceof DomainError) return err;
-      throw err;
+      for (;;) {
+        let found: EntryDoc | null;
+        try {
+          found = await repo.entry(entry._id);
+        } catch {
+          if (Date.now() >= deadline) throw new DomainError('outcome_unknown', 'the store failed while recording; retry the same request to learn its result');
+          await sleep(100);
+          continue;
+        }
+        if (!found) throw err;
+        const ours = found.card === entry.card && found.seq === entry.seq && new Date(found.createdAt).getTime() === entry.createdAt.getTime();
+        return ours ? 'inserted' : 'taken';
+      }
     }
   }
 
-  async function refuse(entry: EntryDoc, err: DomainError): Promise<never> {
-    await Entries.updateOne({ _id: entry._id }, { $set: { status: 'void', error: err.code, appliedAt: clock.now() } });
-    throw err;
+  /** Step 3: events out, then the card folded forward. Failures after the commit are retried, never thrown. */
+  async function settle(cardId: string, entries: EntryDoc[], next: CardState): Promise<void> {
+    const last = entries[entries.length - 1];
+    if (!last) return;
+    try {
+      if (deps.events) await deps.events.publish(entries.flatMap(entryEvents));
+    } catch (err) {
+      log('ledger: events not handed over, will retry', err);
+      settleLater(cardId);
+      return;
+    }
+    await hook('events_published', last._id);
+    try {
+      await repo.writeCard(cardId, next, last.seq, clock.now());
+    } catch (err) {
+      log('ledger: card not folded forward, will retry', err);
+      settleLater(cardId);
+      return;
+    }
+    await hook('card_written', last._id);
+  }
+
+  function settleLater(cardId: string): void {
+    unsettled.add(cardId);
+    retryTimer ??= setTimeout(() => {
+      retryTimer = undefined;
+      const ids = [...unsettled];
+      unsettled.clear();
+      void (async () => {
+        for (const id of ids) {
+          await catchUp(id, Number.MAX_SAFE_INTEGER).catch((err: unknown) => {
+            log('ledger: catching up failed, will retry', err);
+            settleLater(id);
+          });
+        }
+      })();
+    }, 2000);
+    retryTimer.unref();
+  }
+
+  /**
+   * Folds into the card every entry written beyond its version, up to `upTo` (a crash, another
+   * process, or our own failed fold). `known` spares look-ups of entries already at hand (the
+   * look-up by card and seq reads the whole collection on FerretDB). Returns the card as it now is.
+   */
+  async function catchUp(cardId: string, upTo: number, known?: Map<number, EntryDoc>): Promise<CardDoc | null> {
+    const card = await repo.card(cardId);
+    if (!card) return null;
+    const settings = await deps.settings();
+    let state = stateOf(card);
+    const folded: EntryDoc[] = [];
+    for (let seq = card.version + 1; seq <= upTo; seq++) {
+      const e = known?.get(seq) ?? (await repo.entryAt(cardId, seq));
+      if (!e) break;
+      const p = planTransition(state, plannedOf(e), settings, new Date(e.createdAt), e.result.levelTo);
+      if (p.result.balanceAfter !== e.result.balanceAfter) {
+        throw new Error(`ledger: entry ${e._id} does not fold onto card ${cardId} v${seq - 1} (${p.result.balanceAfter} ≠ ${e.result.balanceAfter})`);
+      }
+      state = p.next;
+      folded.push(e);
+    }
+    const last = folded[folded.length - 1];
+    if (!last) return card;
+    await settle(cardId, folded, state);
+    return { ...card, ...state, version: last.seq };
+  }
+
+  /**
+   * The next slot is taken by another writer (another process: ours queue per card). It
+   * usually folds its entry in within a millisecond or two: look again at once, then with a
+   * short jitter, and re-plan the moment the card moves. The jitter stays small on purpose:
+   * the other process goes on with its own queue for this card, and a loser that slept long
+   * would lose every race after it. If the card does not move (its writer died), fold the
+   * entry in ourselves.
+   */
+  async function afterSlotTaken(card: CardDoc, deadline: number): Promise<CardDoc> {
+    const giveUpWaiting = Date.now() + stallMs;
+    for (let attempt = 0; Date.now() < Math.min(giveUpWaiting, deadline); attempt++) {
+      if (attempt > 0) await sleep(Math.random() * Math.min(4, 2 ** (attempt - 1)));
+      const fresh = await repo.card(card._id);
+      if (!fresh) throw new DomainError('card_not_found', 'no such card');
+      if (fresh.version > card.version) return fresh;
+    }
+    if (Date.now() >= deadline) throw busy();
+    return (await catchUp(card._id, card.version + 1)) ?? card;
+  }
+
+  function toApplied(e: EntryDoc, replayed: boolean): AppliedMovement {
+    return { ...e.result, entryId: e._id, key: e._id, card: e.card, type: e.type, seq: e.seq, lines: e.lines, replayed };
+  }
+
+  /** Folds forward the cards some of these entries are ahead of; returns how many entries it folded. */
+  async function foldBehind(entries: EntryDoc[]): Promise<number> {
+    const byCard = new Map<string, Map<number, EntryDoc>>();
+    for (const e of entries) {
+      const m = byCard.get(e.card) ?? new Map<number, EntryDoc>();
+      m.set(e.seq, e);
+      byCard.set(e.card, m);
+    }
+    let folded = 0;
+    for (const [cardId, known] of byCard) {
+      const newest = Math.max(...known.keys());
+      try {
+        await queue.run(cardId, deadlineFrom(), async () => {
+          const card = await repo.card(cardId);
+          if (card && card.version < newest) {
+            const after = await catchUp(cardId, newest, known);
+            folded += (after?.version ?? card.version) - card.version;
+          }
+        });
+      } catch (err) {
+        log(`ledger sweep: card ${cardId} not caught up this time`, err);
+      }
+    }
+    return folded;
+  }
+
+  /**
+   * One transition of a card, exactly once per key: plan, commit, settle. Returns the entry
+   * written now, or the one written earlier under the same key (`replayed`).
+   */
+  async function transact(input: TransactInput, cardKey: string): Promise<{ entry: EntryDoc; replayed: boolean }> {
+    const deadline = deadlineFrom();
+    const settings = await deps.settings();
+    return queue.run(cardKey, deadline, async (waited, followed) => {
+      const handedOn = justWritten.get(cardKey);
+      justWritten.delete(cardKey);
+      let card = !waited && input.loaded ? input.loaded : waited && handedOn ? handedOn : await input.load();
+      for (;;) {
+        if (Date.now() >= deadline) throw busy();
+        let planned: { entry: EntryDoc; next: CardState };
+        try {
+          planned = plan(card, input.build(card, settings), settings);
+        } catch (err) {
+          // A refusal may be a retry of something recorded when it was still allowed.
+          const existing = err instanceof DomainError ? await repo.entry(input.key) : null;
+          if (existing) return replay(existing, card);
+          throw err;
+        }
+        const outcome = await insert(planned.entry, deadline);
+        if (outcome === 'inserted') {
+          await hook('entry_inserted', planned.entry._id);
+          await settle(card._id, [planned.entry], planned.next);
+          if (followed() && card._id === cardKey) justWritten.set(cardKey, { ...card, ...planned.next, version: planned.entry.seq, updatedAt: planned.entry.createdAt });
+          return { entry: planned.entry, replayed: false };
+        }
+        const existing = await repo.entry(input.key);
+        if (existing) return replay(existing, card);
+        card = await afterSlotTaken(card, deadline);
+      }
+    });
+
+    async function replay(existing: EntryDoc, card: CardDoc): Promise<{ entry: EntryDoc; replayed: boolean }> {
+      if (!input.same(existing)) throw new DomainError('idempotency_conflict', `key ${input.key} was used for another operation`);
+      // Recorded, but its writer may have died before the card caught up: catch up now.
+      if (existing.card === card._id && existing.seq > card.version) await catchUp(card._id, existing.seq);
+      return { entry: existing, replayed: true };
+    }
+  }
+
+  async function cardOf(id: string): Promise<CardDoc> {
+    const c = await repo.card(id);
+    if (!c) throw new DomainError('card_not_found', `card ${id} not found`);
+    return c;
   }
 
   return {
     async init(): Promise<void> {
-      await Promise.all([Cards.createIndexes(), Entries.createIndexes()]);
+      await repo.init();
     },
 
-    /** Applies a movement once per key; a repeated key returns the first result (`replayed`). */
+    transact: (input: TransactInput, cardKey: string) => transact(input, cardKey),
+    toApplied,
+
+    /** A single movement (welcome, referral, adjustment, import), once per key. */
     async apply(mv: MovementRequest): Promise<AppliedMovement> {
       if (!Number.isSafeInteger(mv.points) || mv.points < 0) throw new DomainError('validation_failed', 'points must be a non-negative integer');
-      const settings = await deps.settings();
-      const { entry, fresh } = await claim(mv, settings);
-      if (fresh) await hook('entry_inserted', mv.key);
-      const applied = await complete(entry, settings, fresh);
-      return fresh ? applied : { ...applied, replayed: true };
+      const kind = mv.effect;
+      const { entry, replayed } = await transact(
+        {
+          key: mv.key,
+          load: () => cardOf(mv.card),
+          build: () => ({
+            key: mv.key,
+            card: mv.card,
+            type: mv.type,
+            lines: [{ kind, effect: mv.effect, points: mv.points }],
+            ...(mv.ref ? { ref: mv.ref } : {}),
+            ...(mv.role ? { role: mv.role } : {}),
+            // Manual adjustments and imports keep the books right even on a blocked card.
+            correction: mv.type === 'adjustment' || mv.type === 'import',
+          }),
+          same: (e) => e.card === mv.card && e.type === mv.type && e.lines.length === 1 && e.lines[0]?.effect === mv.effect && e.lines[0].points === mv.points,
+        },
+        mv.card,
+      );
+      return toApplied(entry, replayed);
     },
-
-    /**
-     * Finishes every movement left `pending` longer than `olderThanMs` (a crash between
-     * writes): applied to the card already → marked applied; not applied → applied now, or
-     * void when the card refuses it. Returns what it did.
-     */
-    async recover(olderThanMs = 30_000): Promise<{ completed: number; voided: number; left: number }> {
-      const settings = await deps.settings();
-      const cutoff = new Date(clock.now().getTime() - olderThanMs);
-      const stuck = await Entries.find({ status: 'pending', createdAt: { $lte: cutoff } }).sort({ createdAt: 1 }).limit(1000).lean<EntryDoc[]>();
-      let completed = 0;
-      let voided = 0;
-      let left = 0;
-      for (const e of stuck) {
-        try {
-          await complete(e, settings, false);
-          completed++;
-        } catch (err) {
-          if (err instanceof DomainError) voided++;
-          else left++; // not provable either way (see markMayBeEvicted), or the database failed: next pass
-        }
-      }
-      return { completed, voided, left };
-    },
-
-    appliedSum,
 
     /** A manual adjustment by an admin: signed points, with the reason and the author recorded. */
     adjust(input: { key: string; card: string; points: number; reason: string; author: string }): Promise<AppliedMovement> {
@@ -246,48 +378,118 @@ export function createLedger(deps: LedgerDeps) {
       });
     },
 
-    /** Sum of applied amounts matching a filter (reports, referral stats). */
-    async sumFor(filter: Record<string, unknown>): Promise<number> {
-      const rows = await Entries.aggregate<{ total: number }>([
-        { $match: { ...filter, status: 'applied' } },
-        { $group: { _id: null, total: { $sum: '$amount' } } },
-      ]);
-      return rows[0]?.total ?? 0;
+    /** Sets or clears a hand-assigned level (staff): an entry of its own, so the level is part of the fold. */
+    async setLevel(input: { card: string; levelId: string | null; author: string }): Promise<AppliedMovement> {
+      const settings = await deps.settings();
+      if (input.levelId !== null && !settings.manualLevels.some((l) => l.id === input.levelId) && !settings.levels.some((l) => l.id === input.levelId)) {
+        throw new DomainError('validation_failed', `unknown level ${input.levelId}`);
+      }
+      const key = `level:${input.card}:${randomUUID()}`;
+      const { entry } = await transact(
+        {
+          key,
+          load: () => cardOf(input.card),
+          build: () => ({ key, card: input.card, type: 'level', lines: [], manualLevelId: input.levelId, ref: { author: input.author }, correction: true }),
+          same: () => false,
+        },
+        input.card,
+      );
+      return toApplied(entry, false);
     },
 
-    async history(card: string, limit: number, before?: Date): Promise<EntryDoc[]> {
-      const filter: Record<string, unknown> = { card, status: 'applied' };
-      if (before) filter.createdAt = { $lt: before };
-      return Entries.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<EntryDoc[]>();
-    },
-
-    async findByKey(key: string): Promise<EntryDoc | null> {
-      return Entries.findById(key).lean<EntryDoc>();
-    },
-
-    /** Writes expiry entries for every lot past its date (the scheduled expiry job). */
-    async expireDue(limit = 500): Promise<number> {
+    /** Expires the due lots of one card as one entry (the scheduled expiry job); null when none were due. */
+    async expireCard(cardId: string): Promise<AppliedMovement | null> {
       const now = clock.now();
-      const cards = await Cards.find({ 'lots.expiresAt': { $lte: now } }, { lots: 1 }).limit(limit).lean<Pick<CardDoc, '_id' | 'lots'>[]>();
+      const key = `expiry:${cardId}:${now.getTime()}`;
+      try {
+        const { entry, replayed } = await transact(
+          {
+            key,
+            load: () => cardOf(cardId),
+            build: (card) => {
+              const due = card.lots.filter((l) => new Date(l.expiresAt).getTime() <= now.getTime());
+              if (due.length === 0) throw new DomainError('not_found', 'nothing to expire');
+              return { key, card: cardId, type: 'expiry', lines: due.map((l) => ({ kind: 'expiry' as const, effect: 'expire' as const, points: l.remaining, lotId: l.entryId })), correction: true };
+            },
+            same: (e) => e.card === cardId && e.type === 'expiry',
+          },
+          cardId,
+        );
+        return replayed ? null : toApplied(entry, false);
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'not_found') return null;
+        throw err;
+      }
+    },
+
+    /** Writes expiry entries for every card holding a lot past its date; returns how many cards. */
+    async expireDue(limit = 500): Promise<number> {
       let n = 0;
-      for (const c of cards) {
-        for (const lot of c.lots.filter((l) => new Date(l.expiresAt).getTime() <= now.getTime())) {
-          const r = await this.apply({
-            key: `expiry:${c._id}:${lot.entryId}`,
-            card: c._id,
-            type: 'expiry',
-            effect: 'expire',
-            points: lot.remaining,
-            lotId: lot.entryId,
-          }).catch((err: unknown) => {
-            // A lot changed since we read it: its expiry key is taken with other points; skip.
-            if (err instanceof DomainError && err.code === 'idempotency_conflict') return null;
-            throw err;
-          });
-          if (r && r.amount !== 0) n++;
-        }
+      for (const c of await repo.cardsWithDueLots(clock.now(), limit)) {
+        if (await this.expireCard(c._id)) n++;
       }
       return n;
+    },
+
+    /**
+     * The recovery sweep: folds forward any card left behind its entries written since `since`
+     * (a process that died between its commit and its fold). Returns what it did.
+     */
+    async sweep(since: Date, pageSize = 2000): Promise<{ checked: number; folded: number }> {
+      let checked = 0;
+      let folded = 0;
+      let from = since;
+      for (;;) {
+        const entries = await repo.entriesSince(from, pageSize);
+        checked += entries.length;
+        folded += await foldBehind(entries);
+        const last = entries[entries.length - 1];
+        if (entries.length < pageSize || !last) break;
+        // The next page starts at the last instant seen (entries of that instant are checked twice: harmless).
+        const next = new Date(last.createdAt);
+        if (next.getTime() === from.getTime()) break;
+        from = next;
+      }
+      return { checked, folded };
+    },
+
+    /**
+     * The scheduled sweep: from a little before the previous sweep started (a margin for
+     * writers still in flight then), so a crash while the system was down for days is covered too.
+     */
+    async sweepSinceLast(marginMs = 10 * 60_000): Promise<{ checked: number; folded: number }> {
+      const startedAt = clock.now();
+      const last = await repo.sweptAt();
+      const r = await this.sweep(last ? new Date(last.getTime() - marginMs) : new Date(0));
+      await repo.setSweptAt(startedAt);
+      return r;
+    },
+
+    async history(card: string, limit: number, beforeSeq?: number): Promise<EntryDoc[]> {
+      return repo.history(card, limit, beforeSeq);
+    },
+
+    /** Σ of a card's entry amounts: equals its balance once the card has caught up. */
+    appliedSum(card: string): Promise<number> {
+      return repo.sum({ card });
+    },
+
+    /** Sum of entry amounts matching a filter (reports, referral stats). */
+    sumFor(filter: Record<string, unknown>): Promise<number> {
+      return repo.sum(filter);
+    },
+
+    findByKey(key: string): Promise<EntryDoc | null> {
+      return repo.entry(key);
+    },
+
+    cardById(id: string): Promise<CardDoc | null> {
+      return repo.card(id);
+    },
+
+    /** Stops the retry timer (shutdown). */
+    close(): void {
+      clearTimeout(retryTimer);
     },
   };
 }

@@ -1,70 +1,162 @@
-/** Kinds of point movement. Every one is an append-only ledger entry. */
-export const ENTRY_TYPES = [
-  'accrual',
-  'redemption',
-  'refund_clawback',
-  'refund_return',
-  'welcome',
-  'referral',
-  'expiry',
-  'adjustment',
-] as const;
+/**
+ * What moved points, one ledger entry per card transition. A purchase that redeems and accrues
+ * is one entry with two lines, applied in one atomic card update: it happens whole or not at all.
+ */
+export const ENTRY_TYPES = ['purchase', 'refund', 'welcome', 'referral', 'expiry', 'adjustment', 'import', 'level'] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
-/** How a movement changes the card: add a lot, spend strictly, take what is there, or expire a lot. */
+/** What one line of an entry did to the balance. */
+export const LINE_KINDS = ['redemption', 'accrual', 'clawback', 'return', 'credit', 'debit', 'expiry'] as const;
+export type LineKind = (typeof LINE_KINDS)[number];
+
+/** How a line changes the card: add a lot, spend strictly, take what is there, or expire a lot. */
 export type MovementEffect = 'credit' | 'debit' | 'clawback' | 'expire';
+
+/** Which side of an invitation a referral bonus went to (told apart by role, never by parsing). */
+export type ReferralRole = 'referrer' | 'invitee';
 
 export interface MovementRef {
   storeId?: string;
-  purchaseId?: string;
-  refundId?: string;
   receiptId?: string;
+  refundId?: string;
+  /** The member the movement is about (the invited friend for a referrer's bonus). */
   memberId?: string;
   reason?: string;
   author?: string;
 }
 
-export interface MovementRequest {
-  /** Idempotency key: the same key never moves points twice. */
-  key: string;
-  card: string;
-  type: EntryType;
+/** A line as requested: the plan turns it into an applied line. */
+export interface LineRequest {
+  kind: LineKind;
   effect: MovementEffect;
-  /** Points requested, a positive integer (for 'expire': the lot's points at planning time). */
+  /** A non-negative integer (for 'expire': ignored, the lot's remainder expires). */
   points: number;
-  /** Change of cumulative spend (kopecks): + for a purchase, − for a refund. Drives the level. */
-  spendDeltaKopecks?: number;
-  /** For 'expire': the lot (its entry id) that ends. */
+  /** For 'expire': the lot (its earning entry id) that ends. */
   lotId?: string;
-  ref?: MovementRef;
+}
+
+export interface AppliedLine {
+  kind: LineKind;
+  effect: MovementEffect;
+  points: number;
+  /** The signed change of the balance this line made. */
+  amount: number;
+  /** Part of a credit that paid an earlier shortfall instead of the balance. */
+  debtPaid: number;
+  /** Part of a clawback the balance could not cover, now owed. */
+  shortfall: number;
+  lotId: string | null;
+  /** Expiry of the lot a credit filled, fixed when the entry was written. */
+  lotExpiresAt: Date | null;
 }
 
 export interface Lot {
-  /** The entry that earned the points. */
+  /** The entry that opened the lot. */
   entryId: string;
   earnedAt: Date;
   expiresAt: Date;
   remaining: number;
 }
 
-export interface MovementResult {
-  /** The signed change of the balance; the balance is the sum of these over applied entries. */
-  amount: number;
-  balanceAfter: number;
-  /** Clawback the balance could not cover, owed from the next accruals. */
-  shortfall: number;
-  /** Part of a credit that paid earlier shortfall instead of the balance. */
-  debtPaid: number;
-  levelFrom: string;
-  levelTo: string;
-  lotsUsed: { entryId: string; points: number }[];
+/** A receipt, as recorded on its purchase entry (the till's idempotency key is the entry id). */
+export interface PurchaseRecord {
+  storeId: string;
+  receiptId: string;
+  bodyHash: string;
+  totalKopecks: number;
+  discountKopecks: number;
+  redeemPoints: number;
+  accrued: number;
+  /** The level and percent the accrual was computed with, and the settings version. */
+  levelId: string;
+  percentBp: number;
+  settingsVersion: number;
+  baseKopecks: number;
+  items: unknown[];
 }
 
-export interface AppliedMovement extends MovementResult {
+/** A refund, as recorded on its entry; its shares keep the receipt's refunds summing exactly. */
+export interface RefundRecord {
+  storeId: string;
+  refundId: string;
+  receiptId: string;
+  /** The purchase entry refunded. */
+  purchaseKey: string;
+  bodyHash: string;
+  amountKopecks: number;
+  clawback: number;
+  returned: number;
+}
+
+/** What the refunds of one receipt added up to so far (kept on the card, see ledger.plan.ts). */
+export interface ReceiptRefunds {
+  purchaseKey: string;
+  kopecks: number;
+  clawed: number;
+  returned: number;
+}
+
+/** Cumulative figures of a card, changed in the same atomic update as the balance. */
+export interface CardCounters {
+  purchases: number;
+  spentKopecks: number;
+  lastPurchaseAt: Date | null;
+  earned: number;
+  redeemed: number;
+  expired: number;
+}
+
+export interface EntryResult {
+  /** Net signed change of the balance (Σ line amounts). */
+  amount: number;
+  balanceAfter: number;
+  debtAfter: number;
+  levelFrom: string;
+  levelTo: string;
+  shortfall: number;
+  counters: CardCounters;
+}
+
+/** A transition to write: built by a core service, planned against the card, then committed. */
+export interface TransitionRequest {
+  /** Idempotency key: the same key never moves points twice. */
+  key: string;
+  card: string;
+  type: EntryType;
+  lines: LineRequest[];
+  /** Change of cumulative spend (kopecks): + for a purchase, − for a refund. Drives the level. */
+  spendDeltaKopecks?: number;
+  ref?: MovementRef;
+  role?: ReferralRole;
+  purchase?: PurchaseRecord;
+  refund?: RefundRecord;
+  /** For 'level': the hand-assigned level to set (null clears it). */
+  manualLevelId?: string | null;
+  /**
+   * Whether a blocked or replaced card takes it. Earning and spending are refused on such a
+   * card; corrections (refunds, expiry, manual adjustments) still land so the books stay right.
+   */
+  correction?: boolean;
+}
+
+/** One point movement as the simple services ask for it (welcome, referral, adjustment, import). */
+export interface MovementRequest {
+  key: string;
+  card: string;
+  type: 'welcome' | 'referral' | 'adjustment' | 'import';
+  effect: 'credit' | 'debit';
+  points: number;
+  ref?: MovementRef;
+  role?: ReferralRole;
+}
+
+export interface AppliedMovement extends EntryResult {
   entryId: string;
   key: string;
   card: string;
   type: EntryType;
-  /** True when this call found the movement already applied (a retry). */
+  seq: number;
+  lines: AppliedLine[];
+  /** True when this call found the movement already recorded (a retry). */
   replayed: boolean;
 }

@@ -100,7 +100,9 @@ export function createMemberService(deps: {
               type: 'referral',
               effect: 'credit',
               points: settings.referral.bonus,
-              ref: { memberId: who === 'referrer' ? String(referrer._id) : id, reason: `referral:${id}` },
+              // The invited friend, on both entries; `role` tells the two bonuses apart.
+              ref: { memberId: id },
+              role: who,
             }),
           );
         }
@@ -223,7 +225,8 @@ export function createMemberService(deps: {
     /** Friends who joined by this member's link, and the referral points the member earned. */
     async referralStats(memberId: string): Promise<{ invited: number; points: number }> {
       const invited = await Members.countDocuments({ referrerId: memberId });
-      const points = await deps.ledger.sumFor({ type: 'referral', 'ref.memberId': memberId });
+      // Only what this member earned as the one who invited (not their own bonus for joining by a link).
+      const points = await deps.ledger.sumFor({ type: 'referral', role: 'referrer', memberId });
       return { invited, points };
     },
 

@@ -1,56 +1,36 @@
-import { Types, type Connection } from 'mongoose';
+import { createHash } from 'node:crypto';
 import type { CardDoc } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
+import type { EntryDoc } from '../ledger/entry.model.js';
 import type { Ledger } from '../ledger/ledger.service.js';
+import type { LineRequest } from '../ledger/ledger.types.js';
 import type { MemberService } from '../members/member.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor, maxRedeemPoints, quotePurchase } from '../programme/rules.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import { DomainError, isDuplicateKey } from '../shared/errors.js';
-import { insertRaw } from '../shared/mongo.js';
+import { DomainError } from '../shared/errors.js';
 import { hashOf, positiveInt } from './purchase.input.js';
-import { purchaseModels, type PurchaseDoc, type PurchaseResult } from './purchase.model.js';
-import { createRefundService, type RefundInput } from './refund.service.js';
+import { purchaseKey, type PurchaseInput, type PurchaseResult, type Quote, type RefundInput } from './purchase.types.js';
+import { createRefundService } from './refund.service.js';
 
-export type { RefundInput };
+export type { PurchaseInput, PurchaseResult, Quote, RefundInput };
 
-export interface PurchaseInput {
-  storeId: string;
-  receiptId: string;
-  cardNumber?: string;
-  phone?: string;
-  totalKopecks: number;
-  discountKopecks?: number;
-  redeemPoints?: number;
-  items?: unknown[];
+/** A short stable id of a receipt for the till (the same on every retry). */
+export function purchaseIdOf(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 24);
 }
 
-export interface Quote {
-  cardNumber: string;
-  balance: number;
-  level: string;
-  percentBp: number;
-  baseKopecks: number;
-  accrued: number;
-  maxRedeem: number;
+export function purchaseResultOf(e: EntryDoc): PurchaseResult {
+  const p = e.purchase;
+  if (!p) throw new Error(`entry ${e._id} is not a purchase`);
+  return { purchaseId: purchaseIdOf(e._id), cardNumber: e.card, accrued: p.accrued, redeemed: p.redeemPoints, balance: e.result.balanceAfter, level: e.result.levelTo };
 }
 
 /**
- * Till operations. A purchase is: claim the receipt (unique key) → redeem → accrue → done;
- * refunds are refund.service.ts. Every step is idempotent, so a retried request or the recovery pass finishes a
- * half-done operation exactly once.
+ * Till operations. A receipt is ONE ledger entry (a redemption line, then an accrual line)
+ * written in one card transition: it happens whole or not at all, and its id (store +
+ * receipt id) makes a retry return the first result. Refunds are refund.service.ts.
  */
-export function createPurchaseService(deps: {
-  conn: Connection;
-  ledger: Ledger;
-  cards: CardService;
-  members: MemberService;
-  settings: () => Promise<ProgrammeSettings>;
-  clock?: Clock;
-}) {
-  const { Purchases } = purchaseModels(deps.conn);
-  const clock = deps.clock ?? systemClock;
-
+export function createPurchaseService(deps: { ledger: Ledger; cards: CardService; members: MemberService; settings: () => Promise<ProgrammeSettings> }) {
   async function cardFor(input: { cardNumber?: string | undefined; phone?: string | undefined }, opts: { allowInactive?: boolean } = {}): Promise<CardDoc> {
     if (input.cardNumber) return deps.cards.resolve(input.cardNumber, opts);
     if (input.phone) {
@@ -67,15 +47,10 @@ export function createPurchaseService(deps: {
     positiveInt(input.redeemPoints ?? 0, 'redeemPoints');
   }
 
-  function validate(input: PurchaseInput): void {
-    if (!input.receiptId || input.receiptId.length > 128) throw new DomainError('validation_failed', 'receiptId must be 1–128 characters');
-    validateAmounts(input);
-  }
-
-  async function quoteFor(card: CardDoc, input: Omit<PurchaseInput, 'receiptId'>, settings: ProgrammeSettings): Promise<Quote> {
+  function quoteFor(card: CardDoc, input: Omit<PurchaseInput, 'receiptId'>, settings: ProgrammeSettings): Quote {
     const level = levelFor(settings, card.spentKopecks, card.manualLevelId);
     // Rule: accrual is a percentage of the receipt after redeemed points and other discounts,
-    // at the level the member had when the purchase started.
+    // at the level the member has when the purchase is recorded.
     const q = quotePurchase({
       settings,
       percentBp: level.percentBp,
@@ -87,135 +62,80 @@ export function createPurchaseService(deps: {
     return { cardNumber: card._id, balance: card.balance, level: level.id, percentBp: level.percentBp, ...q };
   }
 
-  async function completePurchase(p: PurchaseDoc): Promise<PurchaseResult> {
-    if (p.status === 'done' && p.result) return p.result;
-    const id = String(p._id);
-    const ref = { storeId: p.storeId, purchaseId: id, receiptId: p.receiptId, ...(p.memberId ? { memberId: p.memberId } : {}) };
-    let balance: number | undefined;
-    let level = p.levelId;
-    if (p.redeemPoints > 0) {
-      try {
-        const r = await deps.ledger.apply({ key: `purchase:${id}:redeem`, card: p.card, type: 'redemption', effect: 'debit', points: p.redeemPoints, ref });
-        balance = r.balanceAfter;
-      } catch (err) {
-        // Nothing was applied: forget the claim so the receipt can be sent again.
-        if (err instanceof DomainError) await Purchases.deleteOne({ _id: p._id, status: 'pending' });
-        throw err;
-      }
-    }
-    // Rule: spend counted for levels is the receipt after discounts.
-    const acc = await deps.ledger.apply({
-      key: `purchase:${id}:accrue`,
-      card: p.card,
-      type: 'accrual',
-      effect: 'credit',
-      points: p.accrued,
-      spendDeltaKopecks: p.totalKopecks - p.discountKopecks,
-      ref,
-    });
-    balance = acc.balanceAfter;
-    level = acc.levelTo;
-    const result: PurchaseResult = { purchaseId: id, cardNumber: p.card, accrued: p.accrued, redeemed: p.redeemPoints, balance, level };
-    await Purchases.updateOne({ _id: p._id, status: 'pending' }, { $set: { status: 'done', result, completedAt: clock.now() } });
-    return result;
-  }
-
-  const refundService = createRefundService({ conn: deps.conn, ledger: deps.ledger, clock, completePurchase });
+  const refunds = createRefundService({ ledger: deps.ledger });
 
   return {
     async init(): Promise<void> {
-      await Promise.all([Purchases.createIndexes(), refundService.init()]);
+      // Receipts and refunds live in the ledger: nothing of their own to index.
     },
 
     /** A refund of (part of) a receipt: see refund.service.ts. */
-    refund: (input: RefundInput) => refundService.refund(input),
+    refund: (input: RefundInput) => refunds.refund(input),
 
     /** What a purchase would accrue and the most it may redeem; changes nothing. */
     async quote(input: Omit<PurchaseInput, 'receiptId'>): Promise<Quote> {
       validateAmounts(input);
       const card = await cardFor(input);
       const settings = await deps.settings();
-      const q = await quoteFor(card, { ...input, redeemPoints: 0 }, settings);
-      const withRedeem = (input.redeemPoints ?? 0) > 0 ? await quoteFor(card, input, settings) : q;
+      const q = quoteFor(card, { ...input, redeemPoints: 0 }, settings);
+      const withRedeem = (input.redeemPoints ?? 0) > 0 ? quoteFor(card, input, settings) : q;
       return { ...withRedeem, maxRedeem: maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks ?? 0, card.balance) };
     },
 
     /** Records a receipt once per store and receipt id. `replayed` when it was already recorded. */
     async purchase(input: PurchaseInput): Promise<{ result: PurchaseResult; replayed: boolean }> {
-      validate(input);
-      const key = `${input.storeId}:${input.receiptId}`;
-      // A recorded receipt answers with its result even if the card was blocked since.
-      const existing = await Purchases.findOne({ key }).lean<PurchaseDoc>();
-      const card = existing ? await cardFor(input, { allowInactive: true }) : await cardFor(input);
-      const bodyHash = hashOf({
-        card: card._id,
-        total: input.totalKopecks,
-        discount: input.discountKopecks ?? 0,
-        redeem: input.redeemPoints ?? 0,
-        items: input.items ?? [],
-      });
-      if (existing) {
-        if (existing.bodyHash !== bodyHash) throw new DomainError('idempotency_conflict', 'this receipt was already recorded with other data');
-        return { result: await completePurchase(existing), replayed: true };
-      }
-      const settings = await deps.settings();
-      const q = await quoteFor(card, input, settings);
-      const doc: PurchaseDoc = {
-        _id: new Types.ObjectId(),
-        key,
-        storeId: input.storeId,
-        receiptId: input.receiptId,
-        bodyHash,
-        card: card._id,
-        memberId: card.memberId,
-        totalKopecks: input.totalKopecks,
-        discountKopecks: input.discountKopecks ?? 0,
-        redeemPoints: input.redeemPoints ?? 0,
-        items: input.items ?? [],
-        levelId: q.level,
-        percentBp: q.percentBp,
-        settingsVersion: settings.version,
-        baseKopecks: q.baseKopecks,
-        accrued: q.accrued,
-        status: 'pending',
-        result: null,
-        refundedKopecks: 0,
-        clawedBack: 0,
-        returned: 0,
-        refunds: [],
-        version: 0,
-        createdAt: clock.now(),
-        completedAt: null,
-      };
-      try {
-        await insertRaw(Purchases, doc);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        // A concurrent identical request claimed it first: finish (or wait for) that one.
-        const other = await Purchases.findOne({ key }).lean<PurchaseDoc>();
-        if (!other) throw err;
-        if (other.bodyHash !== bodyHash) throw new DomainError('idempotency_conflict', 'this receipt was already recorded with other data');
-        return { result: await completePurchase(other), replayed: true };
-      }
-      return { result: await completePurchase(doc), replayed: false };
+      if (!input.receiptId || input.receiptId.length > 128) throw new DomainError('validation_failed', 'receiptId must be 1–128 characters');
+      validateAmounts(input);
+      const key = purchaseKey(input.storeId, input.receiptId);
+      // A recorded receipt answers with its result even if the card was blocked since: the
+      // ledger checks for a recorded entry before it passes a refusal on.
+      const card = await cardFor(input, { allowInactive: true });
+      const bodyHash = hashOf({ card: card._id, total: input.totalKopecks, discount: input.discountKopecks ?? 0, redeem: input.redeemPoints ?? 0, items: input.items ?? [] });
+      const { entry, replayed } = await deps.ledger.transact(
+        {
+          key,
+          loaded: card,
+          load: () => deps.cards.resolve(card._id, { allowInactive: true }),
+          build: (c, settings) => {
+            const q = quoteFor(c, input, settings);
+            const redeem = input.redeemPoints ?? 0;
+            const lines: LineRequest[] = [];
+            if (redeem > 0) lines.push({ kind: 'redemption', effect: 'debit', points: redeem });
+            lines.push({ kind: 'accrual', effect: 'credit', points: q.accrued });
+            return {
+              key,
+              card: c._id,
+              type: 'purchase',
+              lines,
+              // Rule: spend counted for levels is the receipt after discounts.
+              spendDeltaKopecks: input.totalKopecks - (input.discountKopecks ?? 0),
+              ref: { storeId: input.storeId, receiptId: input.receiptId, ...(c.memberId ? { memberId: c.memberId } : {}) },
+              purchase: {
+                storeId: input.storeId,
+                receiptId: input.receiptId,
+                bodyHash,
+                totalKopecks: input.totalKopecks,
+                discountKopecks: input.discountKopecks ?? 0,
+                redeemPoints: redeem,
+                accrued: q.accrued,
+                levelId: q.level,
+                percentBp: q.percentBp,
+                settingsVersion: settings.version,
+                baseKopecks: q.baseKopecks,
+                items: input.items ?? [],
+              },
+            };
+          },
+          same: (e) => e.purchase?.bodyHash === bodyHash,
+        },
+        card._id,
+      );
+      return { result: purchaseResultOf(entry), replayed };
     },
 
-    async byReceipt(storeId: string, receiptId: string): Promise<PurchaseDoc | null> {
-      return Purchases.findOne({ key: `${storeId}:${receiptId}` }).lean<PurchaseDoc>();
-    },
-
-    /** Finishes purchases and refunds left half-done by a crash (older than `olderThanMs`). */
-    async recover(olderThanMs = 30_000): Promise<{ purchases: number; refunds: number }> {
-      const cutoff = new Date(clock.now().getTime() - olderThanMs);
-      let purchases = 0;
-      for (const p of await Purchases.find({ status: 'pending', createdAt: { $lte: cutoff } }).limit(500).lean<PurchaseDoc[]>()) {
-        await completePurchase(p).catch((err: unknown) => {
-          if (!(err instanceof DomainError)) throw err;
-        });
-        purchases++;
-      }
-      const refunds = await refundService.recover(cutoff);
-      return { purchases, refunds };
+    /** The recorded receipt, if any. */
+    async byReceipt(storeId: string, receiptId: string): Promise<EntryDoc | null> {
+      return deps.ledger.findByKey(purchaseKey(storeId, receiptId));
     },
   };
 }

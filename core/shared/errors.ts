@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'refund_exceeds_receipt',
   'store_not_found',
   'concurrent_update',
+  'card_busy',
+  'outcome_unknown',
   'contest_not_found',
   'contest_not_open',
   'contest_not_eligible',

@@ -21,15 +21,12 @@ describe('flows: notifications from domain events', () => {
     return { who, m, phone, card: m.cardNumber! };
   }
 
-  /** Every event the outbox has not relayed yet, for one card. */
+  /** Every event the ledger handed over so far for one card (taken: the next call sees only newer ones). */
   async function eventsFor(card: string): Promise<DomainEvent[]> {
-    const out: DomainEvent[] = [];
-    await env.t.core.outbox.relayOnce(async (evs) => {
-      out.push(...evs);
-    });
-    return out.filter((e) => e.card === card);
+    return Promise.resolve(env.t.events.take(card));
   }
-  const pointsEvent = (events: DomainEvent[], type: string) => events.find((e) => e.type === 'points.changed' && e.data.entryType === type)!;
+  /** The points.changed event of an operation ('purchase', 'welcome', 'referral', …). */
+  const pointsEvent = (events: DomainEvent[], operation: string) => events.find((e) => e.type === 'points.changed' && e.data.operation === operation)!;
   let receipt = 0;
   const purchase = (card: string, totalKopecks: number, redeemPoints = 0) =>
     env.t.core.purchases.purchase({ storeId: 's1', receiptId: `n-${++receipt}`, cardNumber: card, totalKopecks, redeemPoints });
@@ -37,14 +34,14 @@ describe('flows: notifications from domain events', () => {
   it('a purchase reaches the member\'s chat in Russian with the right plural', async () => {
     const { who, card } = await member('ru');
     await purchase(card, 190_000);
-    const notes = await env.flows.notification(pointsEvent(await eventsFor(card), 'accrual'));
+    const notes = await env.flows.notification(pointsEvent(await eventsFor(card), 'purchase'));
     expect(notes).toEqual([{ channel: 'telegram', userId: who.userId, replies: [{ text: `+57 баллов за покупку, баланс ${ruNumber(1057)}` }] }]);
   });
 
   it('and in English for an English-speaking member', async () => {
     const { who, card } = await member('en', 'vk');
     await purchase(card, 190_000);
-    const notes = await env.flows.notification(pointsEvent(await eventsFor(card), 'accrual'));
+    const notes = await env.flows.notification(pointsEvent(await eventsFor(card), 'purchase'));
     expect(notes).toEqual([{ channel: 'vk', userId: who.userId, replies: [{ text: '+57 points for a purchase, balance 1,057' }] }]);
   });
 
@@ -57,7 +54,7 @@ describe('flows: notifications from domain events', () => {
     await purchase(card, 10_000, 100);
     await env.t.core.ledger.apply({ key: `one:${card}`, card, type: 'adjustment', effect: 'credit', points: 1 });
     const events = await eventsFor(card);
-    const redeem = await env.flows.notification(pointsEvent(events, 'redemption'));
+    const redeem = await env.flows.notification(pointsEvent(events, 'purchase'));
     expect(redeem.map((n) => [n.channel, n.userId]).sort()).toEqual(
       [
         ['console', console.userId],
@@ -69,12 +66,24 @@ describe('flows: notifications from domain events', () => {
     expect(one[0]!.replies[0]!.text).toBe('+1 балл начислен, баланс 901');
   });
 
+  it('a purchase that paid with points and earned some tells both, each with the balance after it', async () => {
+    const { who, card } = await member('ru');
+    // 2,000 ₽ paying 300 points: 1,700 ₽ × 3% = 51 points.
+    await purchase(card, 200_000, 300);
+    const [note] = await env.flows.notification(pointsEvent(await eventsFor(card), 'purchase'));
+    expect(note).toEqual({
+      channel: 'telegram',
+      userId: who.userId,
+      replies: [{ text: `−300 баллов списано в оплату покупки, баланс 700\n+51 балл за покупку, баланс 751` }],
+    });
+  });
+
   it('nothing for a member who turned notifications off', async () => {
     const { who, card } = await member('ru');
     await env.flows.handle(who, { kind: 'action', action: 'notifications', arg: 'off' });
     await purchase(card, 190_000);
     const events = await eventsFor(card);
-    expect(await env.flows.notification(pointsEvent(events, 'accrual'))).toEqual([]);
+    expect(await env.flows.notification(pointsEvent(events, 'purchase'))).toEqual([]);
   });
 
   it('a level up is congratulated', async () => {
@@ -90,10 +99,7 @@ describe('flows: notifications from domain events', () => {
     const friend = sender('telegram', 'ru');
     await join(env.flows, friend, testPhone(), 'Олег', `ref_${inviter.m.referralCode}`);
     const friendCard = (await env.t.core.members.findByIdentity(`telegram:${friend.userId}`))!.cardNumber!;
-    const all: DomainEvent[] = [];
-    await env.t.core.outbox.relayOnce(async (evs) => {
-      all.push(...evs);
-    });
+    const all: DomainEvent[] = env.t.events.take();
     const friendEvents = all.filter((e) => e.card === friendCard);
     expect(await env.flows.notification(pointsEvent(friendEvents, 'welcome'))).toEqual([]);
     expect(await env.flows.notification(pointsEvent(friendEvents, 'referral'))).toEqual([]);
@@ -113,7 +119,7 @@ describe('flows: notifications from domain events', () => {
   it('nothing for a card without a member or an erased member', async () => {
     const { who, card } = await member('ru');
     await purchase(card, 190_000);
-    const accrual = pointsEvent(await eventsFor(card), 'accrual');
+    const accrual = pointsEvent(await eventsFor(card), 'purchase');
     expect(await env.flows.notification({ ...accrual, memberId: null })).toEqual([]);
     await env.flows.handle(who, { kind: 'action', action: 'erase_confirm', arg: 'yes' });
     expect(await env.flows.notification(accrual)).toEqual([]);

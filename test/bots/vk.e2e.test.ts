@@ -16,6 +16,7 @@ import type { QueueFactory } from '../../infra/queue.factory.js';
 import type { Redis } from '../../infra/redis.js';
 import { startNotifyWorker } from '../../workers/notifications/notify.worker.js';
 import { startOutboxRelay } from '../../workers/outbox/outbox-relay.worker.js';
+import { createQueueEventSink } from '../../infra/event-sink.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.fake.js';
 import { startFakeVk, type FakeVk, type FakeVkUser } from '../fakes/vk.fake.js';
 import { testCore, testPhone, type TestCore } from '../helpers/core.js';
@@ -76,7 +77,9 @@ beforeAll(async () => {
   fake.setCallbackServer(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}${VK_CALLBACK_PATH}`, SECRET);
 
   // Notices (and linking codes) go out through the outbox, BullMQ and the notify worker.
-  const relay = startOutboxRelay({ outbox: t.core.outbox, queue: queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE), logger, busyMs: 20, idleMs: 100 });
+  const sink = createQueueEventSink([queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE)]);
+  t.events.attach(sink);
+  const relay = startOutboxRelay({ outbox: t.core.outbox, sink, logger, busyMs: 20, idleMs: 100 });
   const telegram = telegramSender(createTelegramApi({ enabled: true, token: tg.token, apiRoot: tg.apiRoot, mode: { kind: 'polling' } }));
   const notify = startNotifyWorker({ queues, flows, senders: { telegram, vk: vkSender(vk) }, redis, logger });
   stopWorkers = async () => {
@@ -452,7 +455,7 @@ describe('VK: delivery', () => {
     const { result } = await t.core.purchases.purchase({ storeId: 's1', receiptId: `vk-e2e-${ivan.id}`, cardNumber, totalKopecks: 70_000 });
     expect(result.accrued).toBe(21);
     const notice = await ivan.waitForText(/^\+21 балл за покупку, баланс 1\s021$/, 10_000);
-    const entry = await t.conn.collection('ledger_entries').findOne({ card: cardNumber, type: 'accrual' });
+    const entry = await t.conn.collection('ledger_entries').findOne({ card: cardNumber, type: 'purchase' });
     expect(notice.random_id).toBe(randomIdFor(ivan.id, `notify:entry:${String(entry!._id)}`, 0));
   });
 });

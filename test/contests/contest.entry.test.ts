@@ -63,9 +63,9 @@ describe('contest entry', () => {
     const silver = await t.contest({ minLevel: 'silver' });
     const base = await t.card();
     const staff = await t.card();
-    await t.core.cards.setManualLevel(staff, 'staff', settings);
+    await t.core.ledger.setLevel({ card: staff, levelId: 'staff', author: 'test' });
     const gold = await t.card();
-    await t.core.cards.setManualLevel(gold, 'gold', settings);
+    await t.core.ledger.setLevel({ card: gold, levelId: 'gold', author: 'test' });
     const refusal = await t.contests.enter({ contestId: silver, channel: 'vk', account: acct('vk'), cardInput: base }).catch((e: unknown) => e);
     expect(refusal).toMatchObject({ code: 'contest_not_eligible', details: { reason: 'min_level', minLevel: 'silver' } });
     expect(await codeOf(() => t.contests.enter({ contestId: silver, channel: 'vk', account: acct('vk'), cardInput: staff }))).toBe('contest_not_eligible');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../api/app.js';
 import { createCore, type Core } from '../../core/core.js';
@@ -19,7 +20,7 @@ export interface TestApi {
 /** The whole app on this file's own database: real core, real FerretDB, nothing mocked. */
 export async function startTestApi(extra: Partial<AppDeps> = {}): Promise<TestApi> {
   const conn = await testMongo();
-  const core = createCore({ conn });
+  const core = createCore({ conn, guardedCardWrites: inject('mongoSource') !== 'ferretdb' });
   await core.init();
   const adminToken = randomBytes(24).toString('base64url');
   const app = await buildApp({
@@ -45,6 +46,7 @@ export async function startTestApi(extra: Partial<AppDeps> = {}): Promise<TestAp
         ...(opts.body !== undefined ? { payload: opts.body as Record<string, unknown> } : {}),
       }),
     async close() {
+      core.close();
       await app.close();
       await conn.close();
     },

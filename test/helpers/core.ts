@@ -1,27 +1,41 @@
+import { inject } from 'vitest';
 import { createCore, type Core } from '../../core/core.js';
 import type { LedgerHooks } from '../../core/ledger/ledger.service.js';
 import { fixedClock } from '../../core/shared/clock.js';
 import type { Connection } from '../../infra/mongo.js';
 import { testMongo } from './env.js';
+import { recordingSink, type RecordingSink } from './events.js';
 
 export interface TestCore {
   conn: Connection;
   core: Core;
   clock: ReturnType<typeof fixedClock>;
+  /** The events the ledger handed over (and where a test forwards them). */
+  events: RecordingSink;
   close(): Promise<void>;
 }
 
 /** A wired core on this test file's own database, with a fake clock. */
-export async function testCore(opts: { ledgerHooks?: LedgerHooks; conn?: Connection; start?: Date } = {}): Promise<TestCore> {
+export async function testCore(opts: { ledgerHooks?: LedgerHooks; conn?: Connection; start?: Date; ledgerBudgetMs?: number } = {}): Promise<TestCore> {
   const conn = opts.conn ?? (await testMongo());
   const clock = fixedClock(opts.start ?? new Date('2026-03-01T10:00:00Z'));
-  const core = createCore({ conn, clock, ...(opts.ledgerHooks ? { ledgerHooks: opts.ledgerHooks } : {}) });
+  const events = recordingSink();
+  const core = createCore({
+    conn,
+    clock,
+    events: events.sink,
+    guardedCardWrites: inject('mongoSource') !== 'ferretdb',
+    ...(opts.ledgerHooks ? { ledgerHooks: opts.ledgerHooks } : {}),
+    ...(opts.ledgerBudgetMs !== undefined ? { ledgerBudgetMs: opts.ledgerBudgetMs } : {}),
+  });
   await core.init();
   return {
     conn,
     core,
     clock,
+    events,
     async close() {
+      core.close();
       if (!opts.conn) {
         await conn.dropDatabase();
         await conn.close();

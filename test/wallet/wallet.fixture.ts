@@ -1,3 +1,4 @@
+import { inject } from 'vitest';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { passkitRoutes, PASSKIT_PREFIX } from '../../api/routes/passkit.routes.j
 import { walletAdminRoutes } from '../../api/routes/wallet-admin.routes.js';
 import { walletRoutes } from '../../api/routes/wallet.routes.js';
 import { createCore, type Core } from '../../core/core.js';
-import { DOMAIN_EVENTS_QUEUE } from '../../core/events/event.types.js';
+import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../../core/events/event.types.js';
 import { createI18n } from '../../core/i18n/i18n.js';
 import { createPassPool, type PassGenerator } from '../../core/wallet/pass-pool.js';
 import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../core/wallet/wallet-dev-certs.js';
@@ -18,6 +19,7 @@ import { createLogger } from '../../infra/logger.js';
 import type { Connection } from '../../infra/mongo.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
 import { startOutboxRelay } from '../../workers/outbox/outbox-relay.worker.js';
+import { createQueueEventSink } from '../../infra/event-sink.js';
 import { createApnsClient, type ApnsClient } from '../../workers/wallet/apns.client.js';
 import { WALLET_UPDATES_QUEUE } from '../../workers/wallet/pass-update.job.js';
 import { startWalletWorkers, type WalletWorkerDeps, type WalletWorkers } from '../../workers/wallet/wallet.worker.js';
@@ -67,7 +69,10 @@ export async function startWalletFixture(
   opts: { debounceMs?: number; pushRate?: number; apnsOptions?: { maxAttempts?: number; baseDelayMs?: number }; messageFor?: WalletWorkerDeps['messageFor'] } = {},
 ): Promise<WalletFixture> {
   const conn = await testMongo();
-  const core = createCore({ conn, settingsCacheMs: 0 });
+  const queues = testQueues();
+  // As the runtime wires it: the ledger hands its events to the consumers' queue.
+  const sink = createQueueEventSink([queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE)]);
+  const core = createCore({ conn, settingsCacheMs: 0, events: sink, guardedCardWrites: inject('mongoSource') !== 'ferretdb' });
   await core.init();
   const certs = await testCertificates();
   const generator = createPassPool({ pem: certs.signer.pem, threads: 1 });
@@ -110,9 +115,8 @@ export async function startWalletFixture(
     baseDelayMs: opts.apnsOptions?.baseDelayMs ?? 20,
     maxAttempts: opts.apnsOptions?.maxAttempts ?? 5,
   });
-  const logger = createLogger('silent');
-  const queues = testQueues();
-  const relay = startOutboxRelay({ outbox: core.outbox, queue: queues.queue(DOMAIN_EVENTS_QUEUE), logger, busyMs: 20, idleMs: 100 });
+  const logger = createLogger(process.env.FIXTURE_LOG ?? 'silent');
+  const relay = startOutboxRelay({ outbox: core.outbox, sink, logger, busyMs: 20, idleMs: 100 });
   const workers = startWalletWorkers({
     queues,
     wallet,

@@ -9,9 +9,9 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 /** Scheduled jobs: each a name, a payload schema, a schedule and a handler that calls core/. */
 const definitions = {
   recover: {
-    schema: z.object({ olderThanMs: z.number().int().min(0).default(30_000) }),
+    schema: z.object({}),
     everyMs: 60_000,
-    handle: (core: Core, p: { olderThanMs: number }) => core.recover(p.olderThanMs),
+    handle: (core: Core) => core.recover(),
   },
   expire: {
     schema: z.object({}),
@@ -34,7 +34,7 @@ export async function startMaintenance(deps: { core: Core; queues: QueueFactory;
       if (!def) throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
       const parsed = def.schema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.message}`);
-      const result = await def.handle(deps.core, parsed.data as { olderThanMs: number });
+      const result = await def.handle(deps.core);
       deps.logger.debug({ job: job.name, result }, 'maintenance job done');
       return result;
     },

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import { z } from 'zod';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../../core/events/event.types.js';
-import { ENTRY_TYPES } from '../../core/ledger/ledger.types.js';
+import { ENTRY_TYPES, LINE_KINDS } from '../../core/ledger/ledger.types.js';
 import type { Logger } from '../../infra/logger.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
 import type { Redis } from '../../infra/redis.js';
@@ -26,11 +26,33 @@ export const domainEventSchema = z.discriminatedUnion('type', [
     type: z.literal('points.changed'),
     data: z.object({
       entryId: z.string(),
-      entryType: z.enum(ENTRY_TYPES),
-      amount: z.number().int(),
-      balance: z.number().int(),
-      shortfall: z.number().int(),
-      ref: z.record(z.string(), z.unknown()),
+      seq: z.int().min(1),
+      operation: z.enum(ENTRY_TYPES),
+      role: z.enum(['referrer', 'invitee']).optional(),
+      lines: z.array(z.object({ kind: z.enum(LINE_KINDS), points: z.int(), amount: z.int() })),
+      amount: z.int(),
+      balance: z.int(),
+      shortfall: z.int(),
+      spendDeltaKopecks: z.int(),
+      levelFrom: z.string(),
+      levelTo: z.string(),
+      counters: z.object({
+        purchases: z.int(),
+        spentKopecks: z.int(),
+        lastPurchaseAt: z.string().nullable(),
+        earned: z.int(),
+        redeemed: z.int(),
+        expired: z.int(),
+      }),
+      ref: z.object({
+        storeId: z.string().optional(),
+        receiptId: z.string().optional(),
+        refundId: z.string().optional(),
+        memberId: z.string().optional(),
+        reason: z.string().optional(),
+        author: z.string().optional(),
+        totalKopecks: z.int().optional(),
+      }),
     }),
   }),
   z.object({ ...base, type: z.literal('level.changed'), data: z.object({ from: z.string(), to: z.string(), manual: z.boolean() }) }),

@@ -1,16 +1,13 @@
-import type { Queue } from 'bullmq';
-import { jobIdFor, type DomainEvent } from '../../core/events/event.types.js';
+import type { EventSink } from '../../core/events/event.types.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import type { Logger } from '../../infra/logger.js';
 
 /**
- * Drains the outbox into BullMQ: each event becomes a job whose id is the event id, so a
+ * Drains the outbox (events that are not ledger movements) into BullMQ: each event becomes a job whose id is the event id, so a
  * relay that crashed after adding but before marking published adds nothing new next time.
  * Polls quickly while there is work and backs off to `idleMs` when there is none.
  */
-export function startOutboxRelay(deps: { outbox: Outbox; queue: Queue<DomainEvent> | Queue<DomainEvent>[]; logger: Logger; busyMs?: number; idleMs?: number }) {
-  // One queue per consumer (notifications, wallet): BullMQ hands each job to one worker only.
-  const queues = Array.isArray(deps.queue) ? deps.queue : [deps.queue];
+export function startOutboxRelay(deps: { outbox: Outbox; sink: EventSink; logger: Logger; busyMs?: number; idleMs?: number }) {
   const busyMs = deps.busyMs ?? 100;
   const idleMs = deps.idleMs ?? 1000;
   let stopped = false;
@@ -18,15 +15,11 @@ export function startOutboxRelay(deps: { outbox: Outbox; queue: Queue<DomainEven
   let running: Promise<void> = Promise.resolve();
   let wake: (() => void) | undefined;
 
-  const publish = async (events: DomainEvent[]): Promise<void> => {
-    await Promise.all(queues.map((q) => q.addBulk(events.map((e) => ({ name: e.type, data: e, opts: { jobId: jobIdFor(e.id) } })))));
-  };
-
   const loop = async (): Promise<void> => {
     let delay = busyMs;
     while (!stopped) {
       try {
-        const n = await deps.outbox.relayOnce(publish);
+        const n = await deps.outbox.relayOnce((events) => deps.sink.publish(events));
         delay = n > 0 ? busyMs : Math.min(idleMs, delay * 2);
       } catch (err) {
         deps.logger.error({ err }, 'outbox relay pass failed');
