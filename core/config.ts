@@ -32,6 +32,8 @@ export const envSchema = z.object({
   REDIS_URL: z.preprocess(emptyToUndefined, z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional()),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'letters, digits, _ : and - only').default('loyalty'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
+  LEDGER_BUDGET_MS: z.coerce.number().int().min(500).max(120000).default(10000),
+  LEDGER_SWEEP_EVERY_MS: z.coerce.number().int().min(5000).max(86400000).default(60000),
   TELEGRAM_BOT_TOKEN: z.preprocess(emptyToUndefined, z.string().regex(/^\d+:[\w-]{20,}$/, 'looks like 123456:ABC… from @BotFather').optional()),
   TELEGRAM_API_ROOT: optionalUrl,
   TELEGRAM_WEBHOOK_URL: optionalUrl,
@@ -144,6 +146,10 @@ export interface Config {
   redis: ServerSource;
   queuePrefix: string;
   shutdownTimeoutMs: number;
+  /** How long a till operation may wait for its card before answering card_busy (nothing moved). */
+  ledgerBudgetMs: number;
+  /** How often the recovery sweep folds forward cards left behind their entries. */
+  ledgerSweepEveryMs: number;
   telegram: TelegramConfig;
   vk: VkConfig;
   wallet: WalletConfig;
@@ -293,6 +299,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redis: env.REDIS_URL ? { kind: 'external', url: env.REDIS_URL } : { kind: 'embedded' },
     queuePrefix: env.QUEUE_PREFIX,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    ledgerBudgetMs: env.LEDGER_BUDGET_MS,
+    ledgerSweepEveryMs: env.LEDGER_SWEEP_EVERY_MS,
     telegram,
     vk,
     wallet,

@@ -3,16 +3,28 @@ import { withTimeout } from './timeout.js';
 
 export type { Connection };
 
-/** Connects with a bounded server selection, so a wrong MONGODB_URL fails fast and clearly. */
 /**
- * FerretDB's SQLite backend answers concurrent writes from several connections with
- * SQLITE_BUSY, so against it we use one connection (requests still interleave, they are just
- * sent one at a time). MongoDB gets the driver's normal pool.
+ * The embedded FerretDB sits behind our wire proxy (infra/wire-proxy.ts), which sends every
+ * write of a database through one upstream connection and reads over a few: so a small pool is
+ * safe and lets reads overlap. MongoDB gets the driver's normal pool.
  */
 export function poolSizeFor(source: string): number | undefined {
-  return source === 'ferretdb' ? 1 : undefined;
+  return source === 'ferretdb' ? 8 : undefined;
 }
 
+/**
+ * Whether the server is FerretDB (embedded, or an external one given as MONGODB_URL): it
+ * answers buildInfo with `ferretdbVersion`. The ledger then writes cards by `_id` alone
+ * (docs/ledger.md, "FerretDB").
+ */
+export async function isFerretdb(conn: Connection): Promise<boolean> {
+  const db = conn.db;
+  if (!db) return false;
+  const info = await db.admin().command({ buildInfo: 1 });
+  return 'ferretdbVersion' in info;
+}
+
+/** Connects with a bounded server selection, so a wrong MONGODB_URL fails fast and clearly. */
 export async function connectMongo(
   url: string,
   dbName: string,

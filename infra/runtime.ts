@@ -9,7 +9,7 @@ import { createPassPool } from '../core/wallet/pass-pool.js';
 import { devCertsDir, resolveWalletSetup, type ApnsSetup, type WalletSetup } from '../core/wallet/wallet-setup.js';
 import { createWallet, type Wallet } from '../core/wallet/wallet.service.js';
 import type { Logger } from './logger.js';
-import { connectMongo, poolSizeFor, type Connection } from './mongo.js';
+import { connectMongo, isFerretdb, poolSizeFor, type Connection } from './mongo.js';
 import { DOMAIN_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent, type EventSink } from '../core/events/event.types.js';
 import { createQueueEventSink } from './event-sink.js';
 import { createQueueFactory, type QueueFactory } from './queue.factory.js';
@@ -101,7 +101,8 @@ export async function startRuntime(
   const core = createCore({
     conn: mongo,
     events,
-    guardedCardWrites: mongoEp.source !== 'ferretdb',
+    guardedCardWrites: !(await isFerretdb(mongo)),
+    ledgerBudgetMs: config.ledgerBudgetMs,
     log: (msg, err) => logger.warn({ err }, msg),
   });
   await core.init();

@@ -23,7 +23,7 @@ export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Prom
   // events that are not ledger movements. A failed delivery is retried; the notifier's guard
   // keeps it at most once.
   const relay = startOutboxRelay({ outbox: rt.core.outbox, sink: rt.events, logger: rt.logger });
-  const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger });
+  const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger, everyMs: { recover: rt.config.ledgerSweepEveryMs } });
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');
   const processors: { name: string; close(): Promise<void> }[] = [];

@@ -43,8 +43,8 @@ export interface TransactInput {
   /** A card read just before, used as is when the card's turn came at once (saves a read). */
   loaded?: CardDoc;
   build: Builder;
-  /** Whether an entry already written under this key is this same request (a retry) or another one. */
-  same: (existing: EntryDoc) => boolean;
+  /** Whether an entry already written under this key is this same request (a retry) or another one; `card` is the card this request resolved to. */
+  same: (existing: EntryDoc, card: CardDoc) => boolean;
 }
 
 function endOfUtcDay(d: Date): Date {
@@ -78,7 +78,8 @@ export function createLedger(deps: LedgerDeps) {
   const { repo } = deps;
   const clock = deps.clock ?? systemClock;
   const budgetMs = deps.budgetMs ?? 8000;
-  const stallMs = deps.stallMs ?? 500;
+  // Long enough for a live writer whose fold waits behind a busy store; a crash is rare.
+  const stallMs = deps.stallMs ?? 3000;
   const log = deps.log ?? (() => undefined);
   const queue = createKeyedQueue();
   /**
@@ -244,7 +245,7 @@ export function createLedger(deps: LedgerDeps) {
   async function afterSlotTaken(card: CardDoc, deadline: number): Promise<CardDoc> {
     const giveUpWaiting = Date.now() + stallMs;
     for (let attempt = 0; Date.now() < Math.min(giveUpWaiting, deadline); attempt++) {
-      if (attempt > 0) await sleep(Math.random() * Math.min(4, 2 ** (attempt - 1)));
+      if (attempt > 0) await sleep(Math.random() * Math.min(16, 2 ** (attempt - 1)));
       const fresh = await repo.card(card._id);
       if (!fresh) throw new DomainError('card_not_found', 'no such card');
       if (fresh.version > card.version) return fresh;
@@ -309,7 +310,7 @@ export function createLedger(deps: LedgerDeps) {
         if (outcome === 'inserted') {
           await hook('entry_inserted', planned.entry._id);
           await settle(card._id, [planned.entry], planned.next);
-          if (followed() && card._id === cardKey) justWritten.set(cardKey, { ...card, ...planned.next, version: planned.entry.seq, updatedAt: planned.entry.createdAt });
+          if (followed()) justWritten.set(cardKey, { ...card, ...planned.next, version: planned.entry.seq, updatedAt: planned.entry.createdAt });
           return { entry: planned.entry, replayed: false };
         }
         const existing = await repo.entry(input.key);
@@ -319,7 +320,7 @@ export function createLedger(deps: LedgerDeps) {
     });
 
     async function replay(existing: EntryDoc, card: CardDoc): Promise<{ entry: EntryDoc; replayed: boolean }> {
-      if (!input.same(existing)) throw new DomainError('idempotency_conflict', `key ${input.key} was used for another operation`);
+      if (!input.same(existing, card)) throw new DomainError('idempotency_conflict', `key ${input.key} was used for another operation`);
       // Recorded, but its writer may have died before the card caught up: catch up now.
       if (existing.card === card._id && existing.seq > card.version) await catchUp(card._id, existing.seq);
       return { entry: existing, replayed: true };

@@ -7,6 +7,7 @@ import type { LineRequest } from '../ledger/ledger.types.js';
 import type { MemberService } from '../members/member.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor, maxRedeemPoints, quotePurchase } from '../programme/rules.js';
+import { parseCardNumber } from '../cards/card-number.js';
 import { DomainError } from '../shared/errors.js';
 import { hashOf, positiveInt } from './purchase.input.js';
 import { purchaseKey, type PurchaseInput, type PurchaseResult, type Quote, type RefundInput } from './purchase.types.js';
@@ -87,15 +88,18 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
       if (!input.receiptId || input.receiptId.length > 128) throw new DomainError('validation_failed', 'receiptId must be 1–128 characters');
       validateAmounts(input);
       const key = purchaseKey(input.storeId, input.receiptId);
-      // A recorded receipt answers with its result even if the card was blocked since: the
-      // ledger checks for a recorded entry before it passes a refusal on.
-      const card = await cardFor(input, { allowInactive: true });
-      const bodyHash = hashOf({ card: card._id, total: input.totalKopecks, discount: input.discountKopecks ?? 0, redeem: input.redeemPoints ?? 0, items: input.items ?? [] });
+      // The card's queue: by the number typed (a linked plastic number queues apart from the
+      // card's own number; the unique slot keeps the two safe, see docs/ledger.md).
+      const parsed = input.cardNumber ? parseCardNumber(input.cardNumber) : null;
+      const queueKey = parsed?.ok ? parsed.number : `phone:${input.phone ?? ''}`;
+      // The request's fingerprint: the same receipt id with another body is an idempotency conflict.
+      const hashFor = (card: string): string => hashOf({ card, total: input.totalKopecks, discount: input.discountKopecks ?? 0, redeem: input.redeemPoints ?? 0, items: input.items ?? [] });
       const { entry, replayed } = await deps.ledger.transact(
         {
           key,
-          loaded: card,
-          load: () => deps.cards.resolve(card._id, { allowInactive: true }),
+          // A recorded receipt answers with its result even if the card was blocked since: the
+          // ledger checks for a recorded entry before it passes a refusal on.
+          load: () => cardFor(input, { allowInactive: true }),
           build: (c, settings) => {
             const q = quoteFor(c, input, settings);
             const redeem = input.redeemPoints ?? 0;
@@ -113,7 +117,7 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
               purchase: {
                 storeId: input.storeId,
                 receiptId: input.receiptId,
-                bodyHash,
+                bodyHash: hashFor(c._id),
                 totalKopecks: input.totalKopecks,
                 discountKopecks: input.discountKopecks ?? 0,
                 redeemPoints: redeem,
@@ -126,9 +130,9 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
               },
             };
           },
-          same: (e) => e.purchase?.bodyHash === bodyHash,
+          same: (e, c) => e.purchase?.bodyHash === hashFor(c._id),
         },
-        card._id,
+        queueKey,
       );
       return { result: purchaseResultOf(entry), replayed };
     },

@@ -21,11 +21,12 @@ const definitions = {
 } as const;
 export type MaintenanceJob = keyof typeof definitions;
 
-export async function startMaintenance(deps: { core: Core; queues: QueueFactory; logger: Logger }) {
+export async function startMaintenance(deps: { core: Core; queues: QueueFactory; logger: Logger; everyMs?: Partial<Record<MaintenanceJob, number>> }) {
   const queue = deps.queues.queue(MAINTENANCE_QUEUE);
   for (const [name, def] of Object.entries(definitions)) {
     // A job scheduler is idempotent by id: every worker process may upsert it, one runs.
-    await queue.upsertJobScheduler(`schedule-${name}`, { every: def.everyMs }, { name, data: {} });
+    const every = deps.everyMs?.[name as MaintenanceJob] ?? def.everyMs;
+    await queue.upsertJobScheduler(`schedule-${name}`, { every }, { name, data: {} });
   }
   const worker = deps.queues.worker(
     MAINTENANCE_QUEUE,
