@@ -83,3 +83,37 @@ describe('ledger under concurrency', () => {
     }
   }, 900_000);
 });
+
+/**
+ * The defect of the old write path: a redemption refused with "too busy" was left pending and
+ * applied later by recovery, after its receipt had been deleted, so the till had been told "no"
+ * while the points moved. Now an operation that runs out of time answers card_busy having
+ * written nothing, and nothing of it can land later.
+ */
+describe('an error answered to the till means nothing moved, ever', () => {
+  let t: TestCore;
+  beforeAll(async () => {
+    // A budget far too short for 200 purchases on one card: many must give up.
+    t = await testCore({ ledgerBudgetMs: 150 });
+  });
+  afterAll(() => t.close());
+
+  it('every card_busy receipt is absent from the ledger, now and after recovery; the balance is what the tills were told', async () => {
+    const { card } = await newMember(t.core);
+    const reqs = Array.from({ length: 200 }, (_, i) => ({ storeId: 's1', receiptId: `busy-${i}`, cardNumber: card._id, totalKopecks: 10_000 + i, redeemPoints: i % 4 === 0 ? 5 : 0 }));
+    const answers = await Promise.allSettled(reqs.map((r) => t.core.purchases.purchase(r)));
+    const busy = answers.flatMap((a, i) => (a.status === 'rejected' && (a.reason as DomainError).code === 'card_busy' ? [reqs[i]!.receiptId] : []));
+    const other = answers.filter((a) => a.status === 'rejected' && (a.reason as DomainError).code !== 'card_busy');
+    expect(other).toEqual([]);
+    expect(busy.length).toBeGreaterThan(0);
+    await t.core.recover(new Date(0));
+    for (const receiptId of busy) expect(await t.core.purchases.byReceipt('s1', receiptId)).toBeNull();
+    const told = answers.reduce((s, a) => (a.status === 'fulfilled' ? s + a.value.result.accrued - a.value.result.redeemed : s), 0);
+    const c = (await t.core.cards.byNumber(card._id))!;
+    expect(c.balance).toBe(1000 + told);
+    expect(c.balance).toBe(await t.core.ledger.appliedSum(card._id));
+    // Sent again, each busy receipt is simply recorded now.
+    const again = await t.core.purchases.purchase(reqs.find((r) => r.receiptId === busy[0])!);
+    expect(again.replayed).toBe(false);
+  }, 120_000);
+});
