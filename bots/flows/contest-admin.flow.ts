@@ -5,7 +5,8 @@ import type { FlowContext } from './flow.context.js';
 import type { Button, Input, Reply } from './flow.types.js';
 import { helpReplies } from './help.flow.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
-import { escapeHtml, formatDate } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
+import { formatDate } from './render.js';
 
 /**
  * Contests run from the chat by members with the role 'admin':

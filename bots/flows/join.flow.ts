@@ -5,7 +5,7 @@ import { makeContext, type FlowContext, type FlowData } from './flow.context.js'
 import type { ChatChannel, Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu } from './menu.js';
 import { answerCode, needsProof, startProof } from './phone-proof.flow.js';
-import { escapeHtml } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
 
 /**
  * Joining: phone → name → consent → card. Each answer moves the saved step on, so a join

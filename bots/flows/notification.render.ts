@@ -1,7 +1,8 @@
 import type { DomainEvent } from '../../core/events/event.types.js';
 import type { I18n, Language } from '../../core/i18n/i18n.js';
 import type { ProgrammeSettings } from '../../core/programme/settings.schema.js';
-import { escapeHtml, percentOf } from './render.js';
+import { percentOf } from '../../core/programme/rules.js';
+import { escapeHtml } from '../../core/shared/html.js';
 
 type PointsChanged = Extract<DomainEvent, { type: 'points.changed' }>;
 type LevelChanged = Extract<DomainEvent, { type: 'level.changed' }>;

@@ -3,7 +3,7 @@ import { normalizePhone } from '../../core/members/phone.js';
 import { PHONE_PROOF_LIMITS, normalizeCode } from '../../core/members/phone-proof.service.js';
 import type { FlowContext, FlowData } from './flow.context.js';
 import type { ChatChannel, Keyboard, Reply } from './flow.types.js';
-import { escapeHtml } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
 
 /**
  * Ownership of a typed phone. On VK a number is typed, and typing proves nothing: typed alone,
