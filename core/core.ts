@@ -1,17 +1,29 @@
 import type { Connection } from 'mongoose';
+import { createAdminService } from './admin/admin.service.js';
 import { createCardService } from './cards/card.service.js';
 import { createContestService } from './contests/contest.service.js';
+import { createConversationRepository } from './conversations/conversation.repository.js';
 import { createOutbox } from './events/outbox.js';
+import { createHistoryRepository } from './history/history.repository.js';
+import type { I18n } from './i18n/i18n.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
+import { createChatLinkService } from './members/chat-link.service.js';
 import { createMemberService } from './members/member.service.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
+import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createStoreRepository } from './stores/store.repository.js';
+import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
+import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
+import { createTwitchStateRepository } from './twitch/twitch-state.repository.js';
+import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
+import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
 /**
- * The domain, wired: every service gets its dependencies as arguments (no singletons).
+ * The domain, wired: every service and repository gets its dependencies as arguments (no
+ * singletons), and this is the one place that turns a mongoose connection into them.
  * Channels, the API and workers receive this object and call into it.
  */
 export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?: LedgerHooks; settingsCacheMs?: number }) {
@@ -26,6 +38,10 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
   const outbox = createOutbox({ conn: deps.conn, clock });
   const phoneProofs = createPhoneProofService({ conn: deps.conn, outbox, clock });
   const contests = createContestService({ conn: deps.conn, cards, members, settings, outbox, clock });
+  const conversations = createConversationRepository(deps.conn, { clock });
+  const history = createHistoryRepository(deps.conn);
+  const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
+  const twitchState = createTwitchStateRepository(deps.conn);
   return {
     clock,
     settings: settingsRepo,
@@ -37,9 +53,42 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
     outbox,
     phoneProofs,
     contests,
+    /** Dialogue state of the chat flows, per channel identity. */
+    conversations,
+    /** A card's movements, a page at a time (till API and bots). */
+    history,
+    /** Who hears of a domain event in the chats. */
+    notifications: createNotificationAudience({ members }),
+    /** Linking chat accounts by phone, with the phone-ownership proof where a channel needs it. */
+    chatLink: createChatLinkService({ members, phoneProofs }),
+    /** Stores and enrolment as the admin API and the admin CLI do them. */
+    admin: createAdminService({ stores, settings: settingsRepo, members }),
+    twitch: {
+      tokens: twitchTokens,
+      state: twitchState,
+      /** The channel-point giveaway over a connected broadcaster's Helix. */
+      giveaway: (g: { helix: HelixPort; i18n: I18n; log: TwitchLog; options?: GiveawayOptions }) =>
+        createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
+    },
+    /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
+    createWallet: (w: Omit<WalletDeps, 'conn' | 'cards' | 'members' | 'settings' | 'clock'>) =>
+      createWallet({ conn: deps.conn, cards, members, settings, clock, ...w }),
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
-      await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init(), phoneProofs.init(), contests.init()]);
+      await Promise.all([
+        settingsRepo.init(),
+        ledger.init(),
+        cards.init(),
+        members.init(),
+        purchases.init(),
+        stores.init(),
+        outbox.init(),
+        phoneProofs.init(),
+        contests.init(),
+        conversations.init(),
+        twitchTokens.init(),
+        twitchState.init(),
+      ]);
       await settingsRepo.current();
     },
     /** The recovery pass: finishes movements, purchases and refunds a crash left half-done. */

@@ -6,7 +6,6 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { createPassCache } from './pass-cache.js';
-import type { PassGenerator } from './pass-pool.js';
 import { createOfferService } from './wallet-offers.js';
 import { createPassStore } from './wallet-passes.js';
 import { createRegistry } from './wallet-registry.js';
@@ -14,7 +13,7 @@ import { createTemplateStore } from './wallet-templates.js';
 import { createWalletTokens } from './wallet-tokens.js';
 import { loadModels, type PassModel } from './wallet-models.js';
 import { walletModels } from './wallet.model.js';
-import { WALLET_WEB_SERVICE_PATH, type OfferTarget } from './wallet.types.js';
+import { WALLET_WEB_SERVICE_PATH, type OfferTarget, type PassGenerator } from './wallet.types.js';
 
 export interface WalletDeps {
   conn: Connection;
@@ -104,6 +103,17 @@ export function createWallet(deps: WalletDeps) {
      */
     touch(cardNumbers: string[]): Promise<number> {
       return passes.markDirty(cardNumbers);
+    },
+    /**
+     * The pass message an event brings, when it is news rather than a balance change: a contest
+     * win is told on the winner's pass too (lock screen, and kept on its back), in the member's
+     * language. null: the event shows nothing on the pass.
+     */
+    async passMessageFor(e: { type: string; memberId?: unknown; data?: unknown }): Promise<string | null> {
+      if (e.type !== 'contest.won' || typeof e.memberId !== 'string') return null;
+      const member = await deps.members.byId(e.memberId);
+      const data = e.data as { title?: unknown; place?: unknown } | undefined;
+      return member ? deps.i18n.t(member.language, 'contests:won', { title: data?.title, place: data?.place }) : null;
     },
     /**
      * Sets the offer shown on the back of the target's passes (and as a lock-screen

@@ -68,8 +68,7 @@ async function startBot(mode: EnabledTelegramConfig['mode'] = POLLING): Promise<
   const config = configFor(mode);
   // As the bots role does it: getMe first, so the flows know the username for invite links.
   const me = await createTelegramApi(config).getMe();
-  const flows = createFlows({ core: t.core, i18n, conn: t.conn, links: { telegramBot: me.username } });
-  await flows.init();
+  const flows = createFlows({ core: t.core, i18n, links: { telegramBot: me.username } });
   const bot = createTelegramBot({ config, flows, logger, i18n, botInfo: me });
   const handle = await startTelegram({ bot, config, logger, i18n });
   return { bot, handle, stop: () => handle.stop() };
@@ -198,7 +197,7 @@ describe('Telegram bot end to end (polling)', () => {
   it('two members joined through an invite link both get the referral bonus; the inviter is notified', async () => {
     const queues = testQueues();
     const relay = startOutboxRelay({ outbox: t.core.outbox, queue: queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE), logger, busyMs: 20, idleMs: 100 });
-    const flows = createFlows({ core: t.core, i18n, conn: t.conn, links: { telegramBot: fake.botUsername } });
+    const flows = createFlows({ core: t.core, i18n, links: { telegramBot: fake.botUsername } });
     const notify = startNotifyWorker({ queues, flows, senders: { telegram: telegramSender(createTelegramApi(configFor())) }, redis, logger });
     try {
       await withBot(async () => {
@@ -244,7 +243,7 @@ describe('Telegram bot end to end (polling)', () => {
     const queues = testQueues();
     const queue: Queue<DomainEvent> = queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE);
     const relay = startOutboxRelay({ outbox: t.core.outbox, queue, logger, busyMs: 20, idleMs: 100 });
-    const flows = createFlows({ core: t.core, i18n, conn: t.conn, links: { telegramBot: fake.botUsername } });
+    const flows = createFlows({ core: t.core, i18n, links: { telegramBot: fake.botUsername } });
     const notify = startNotifyWorker({ queues, flows, senders: { telegram: telegramSender(createTelegramApi(configFor())) }, redis, logger });
     const completed: Job<DomainEvent>[] = [];
     notify.worker.on('completed', (job) => completed.push(job));
@@ -373,8 +372,7 @@ describe('Telegram bot end to end (webhook)', () => {
     let running: RunningBot | undefined;
     try {
       // The API process owns the bot in webhook mode; the route is registered like any other.
-      const flows = createFlows({ core: t.core, i18n, conn: t.conn, links: { telegramBot: fake.botUsername } });
-      await flows.init();
+      const flows = createFlows({ core: t.core, i18n, links: { telegramBot: fake.botUsername } });
       const bot = createTelegramBot({ config: configFor(), flows, logger, i18n });
       await app.register(telegramWebhookRoutes({ bot, secret }));
       await app.listen({ host: '127.0.0.1', port: 0 });

@@ -67,8 +67,7 @@ beforeAll(async () => {
   // As the channels are wired: groups.getById gives the community's short name for invite links.
   const vk = createVk(config());
   const community = await fetchCommunity(vk, GROUP_ID);
-  flows = createFlows({ core: t.core, i18n, conn: t.conn, links: { telegramBot: tg.botUsername, vkCommunity: community.screenName } });
-  await flows.init();
+  flows = createFlows({ core: t.core, i18n, links: { telegramBot: tg.botUsername, vkCommunity: community.screenName } });
   bot = createVkBot({ config: config(), vk, flows, guard: redisUpdateGuard(redis, prefix, GROUP_ID), logger, i18n, flood: { retries: 2, waitMs: 50 } });
 
   app = await buildApp({ logger: createLogger('silent'), health: { checks: {} }, vkCallback: { bot, groupId: GROUP_ID, secret: SECRET, confirmation: CONFIRMATION } });

@@ -46,8 +46,7 @@ function config(mode: EnabledVkConfig['mode'] = { kind: 'longpoll' }): EnabledVk
 async function startBots(mode?: EnabledVkConfig['mode']): Promise<VkHandle> {
   const vk = createVk(config(mode));
   const community = await fetchCommunity(vk, GROUP_ID);
-  const flows = createFlows({ core: t.core, i18n, conn: t.conn, links: { vkCommunity: community.screenName } });
-  await flows.init();
+  const flows = createFlows({ core: t.core, i18n, links: { vkCommunity: community.screenName } });
   const bot = createVkBot({ config: config(mode), vk, flows, guard: redisUpdateGuard(redis, prefix, GROUP_ID), logger, i18n });
   return startVk({ bot, config: config(mode), logger, redis, prefix, drainTimeoutMs: 2000 });
 }

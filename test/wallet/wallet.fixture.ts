@@ -10,8 +10,8 @@ import { walletRoutes } from '../../api/routes/wallet.routes.js';
 import { createCore, type Core } from '../../core/core.js';
 import { DOMAIN_EVENTS_QUEUE } from '../../core/events/event.types.js';
 import { createI18n } from '../../core/i18n/i18n.js';
-import { createPassPool, type PassGenerator } from '../../core/wallet/pass-pool.js';
-import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../core/wallet/wallet-dev-certs.js';
+import { createPassPool, type PassGenerator } from '../../infra/wallet/pass-pool.js';
+import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../infra/wallet/wallet-dev-certs.js';
 import { loadApnsKey, loadWalletSigner, type WalletSigner } from '../../core/wallet/wallet-signer.js';
 import { createWallet, type Wallet } from '../../core/wallet/wallet.service.js';
 import { createLogger } from '../../infra/logger.js';
@@ -86,7 +86,7 @@ export async function startWalletFixture(
   });
   await wallet.init();
   const adminToken = randomBytes(24).toString('base64url');
-  const app = await buildApp({ logger: createLogger('silent'), health: { checks: {} }, core, mongo: conn, adminToken, lookupRateLimit: { max: 10_000, timeWindowMs: 60_000 } });
+  const app = await buildApp({ logger: createLogger('silent'), health: { checks: {} }, core, adminToken, lookupRateLimit: { max: 10_000, timeWindowMs: 60_000 } });
   // What api/app.ts does once wired (see the wallet report): public download, web service, admin routes.
   await app.register(walletRoutes({ wallet }));
   await app.register(passkitRoutes({ wallet }), { prefix: PASSKIT_PREFIX });
