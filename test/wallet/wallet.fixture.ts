@@ -64,7 +64,7 @@ export interface WalletFixture {
  * pool, the outbox relay and the wallet workers, the real APNs client and a fake APNs.
  */
 export async function startWalletFixture(
-  opts: { debounceMs?: number; pushRate?: number; apnsOptions?: { maxAttempts?: number; baseDelayMs?: number }; messageFor?: WalletWorkerDeps['messageFor'] } = {},
+  opts: { debounceMs?: number; pushRate?: number; messageFor?: WalletWorkerDeps['messageFor'] } = {},
 ): Promise<WalletFixture> {
   const conn = await testMongo();
   const core = createCore({ conn, settingsCacheMs: 0 });
@@ -107,8 +107,6 @@ export async function startWalletFixture(
     key: apnsKey,
     keyId: certs.files.apnsKeyId,
     teamId: certs.signer.teamId,
-    baseDelayMs: opts.apnsOptions?.baseDelayMs ?? 20,
-    maxAttempts: opts.apnsOptions?.maxAttempts ?? 5,
   });
   const logger = createLogger('silent');
   const queues = testQueues();
@@ -122,6 +120,8 @@ export async function startWalletFixture(
     pushRate: opts.pushRate ?? 100,
     sweepEveryMs: 200,
     prewarm: true,
+    // The job's retries (the one retry layer of pushes), quick in tests.
+    retryDelayMs: 20,
     ...(opts.messageFor ? { messageFor: opts.messageFor } : {}),
   });
 
