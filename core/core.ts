@@ -1,6 +1,8 @@
 import type { Connection } from 'mongoose';
 import { createAdminService } from './admin/admin.service.js';
+import { cardModel } from './cards/card.model.js';
 import { createCardService } from './cards/card.service.js';
+import { contestModels } from './contests/contest.model.js';
 import { createContestService } from './contests/contest.service.js';
 import { createConversationRepository } from './conversations/conversation.repository.js';
 import { createOutbox } from './events/outbox.js';
@@ -8,7 +10,9 @@ import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createChatLinkService } from './members/chat-link.service.js';
+import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
+import { phoneProofModel } from './members/phone-proof.model.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
@@ -19,6 +23,7 @@ import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
 import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
 import { createTwitchStateRepository } from './twitch/twitch-state.repository.js';
 import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
+import { walletModels } from './wallet/wallet.model.js';
 import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
 /**
@@ -31,13 +36,15 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
   const settingsRepo = createSettingsRepository(deps.conn, { clock, ...(deps.settingsCacheMs !== undefined ? { cacheMs: deps.settingsCacheMs } : {}) });
   const settings = () => settingsRepo.current();
   const ledger = createLedger({ conn: deps.conn, settings, clock, ...(deps.ledgerHooks ? { hooks: deps.ledgerHooks } : {}) });
-  const cards = createCardService({ conn: deps.conn, clock });
-  const members = createMemberService({ conn: deps.conn, ledger, cards, settings, clock });
+  const memberModelSet = memberModels(deps.conn);
+  const Cards = cardModel(deps.conn);
+  const cards = createCardService({ models: { Cards, Aliases: memberModelSet.Aliases }, clock });
+  const members = createMemberService({ models: memberModelSet, ledger, cards, settings, clock });
   const purchases = createPurchaseService({ conn: deps.conn, ledger, cards, members, settings, clock });
   const stores = createStoreRepository(deps.conn);
   const outbox = createOutbox({ conn: deps.conn, clock });
-  const phoneProofs = createPhoneProofService({ conn: deps.conn, outbox, clock });
-  const contests = createContestService({ conn: deps.conn, cards, members, settings, outbox, clock });
+  const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, clock });
+  const contests = createContestService({ models: contestModels(deps.conn), cards, members, settings, outbox, clock });
   const conversations = createConversationRepository(deps.conn, { clock });
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
@@ -71,8 +78,8 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
         createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
     },
     /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
-    createWallet: (w: Omit<WalletDeps, 'conn' | 'cards' | 'members' | 'settings' | 'clock'>) =>
-      createWallet({ conn: deps.conn, cards, members, settings, clock, ...w }),
+    createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'clock'>) =>
+      createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
       await Promise.all([

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import type { MemberService } from '../members/member.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
@@ -9,7 +8,7 @@ import { insertRaw } from '../shared/mongo.js';
 import { commitmentOf, sortEntries } from './contest.draw.js';
 import { createContestEntry } from './contest.entry.js';
 import { createContestLifecycle, type ContestOutbox, type LifecycleTimings } from './contest.lifecycle.js';
-import { CONTEST_CHANNELS, contestModels, type ContestChannel, type ContestDoc, type ContestEntryDoc, type ContestWinner } from './contest.model.js';
+import { CONTEST_CHANNELS, type ContestChannel, type ContestModels, type ContestDoc, type ContestEntryDoc, type ContestWinner } from './contest.model.js';
 import { createContestThrottle, silentLog, type ContestLog, type ThrottleLimits } from './contest.throttle.js';
 import { adminView, entriesCsv, publicRecord, type AdminContestView, type PublicContestRecord, type PublicEntryList } from './contest.views.js';
 
@@ -52,7 +51,7 @@ function validDate(d: Date | null | undefined, field: string): void {
  * create, watch the live count, close and draw.
  */
 export function createContestService(deps: {
-  conn: Connection;
+  models: ContestModels;
   cards: Pick<CardService, 'resolve'>;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
@@ -62,7 +61,7 @@ export function createContestService(deps: {
   throttle?: ThrottleLimits;
   timings?: Partial<LifecycleTimings>;
 }) {
-  const models = contestModels(deps.conn);
+  const { models } = deps;
   const { Contests, Entries, Accounts, Throttle } = models;
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? silentLog;

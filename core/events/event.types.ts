@@ -43,7 +43,6 @@ export type DomainEvent =
       data: { code: string; channel: string; account: string; expiresAt: string };
     };
 
-export type DomainEventType = DomainEvent['type'];
 /** BullMQ queue the outbox relay feeds; consumers (notifications, wallet) read from it. */
 export const DOMAIN_EVENTS_QUEUE = 'domain-events';
 /** The wallet worker's own copy of every event (BullMQ gives a job to one consumer only). */

@@ -59,4 +59,3 @@ export function createHistoryRepository(conn: Connection) {
     },
   };
 }
-export type HistoryRepository = ReturnType<typeof createHistoryRepository>;

@@ -136,4 +136,3 @@ export function createChatLinkService(deps: { members: MemberService; phoneProof
     },
   };
 }
-export type ChatLinkService = ReturnType<typeof createChatLinkService>;

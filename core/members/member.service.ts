@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Types, type Connection } from 'mongoose';
 import type { CardDoc } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
@@ -8,7 +7,7 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
-import { memberModels, type Channel, type MemberDoc } from './member.model.js';
+import { isMemberId, newMemberId, type Channel, type MemberDoc, type MemberModels } from './member.model.js';
 import { CHAT_CHANNELS } from './identity.js';
 import { MEMBER_NAME_MAX, memberName } from './member-name.js';
 import { normalizePhone } from './phone.js';
@@ -40,17 +39,17 @@ function referralCode(): string {
 }
 
 export function createMemberService(deps: {
-  conn: Connection;
+  models: MemberModels;
   ledger: Ledger;
   cards: CardService;
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
 }) {
-  const { Members, Identities, ReferralCounters } = memberModels(deps.conn);
+  const { Members, Identities, ReferralCounters } = deps.models;
   const clock = deps.clock ?? systemClock;
 
   async function byId(id: string): Promise<MemberDoc | null> {
-    return Types.ObjectId.isValid(id) ? Members.findById(id).lean<MemberDoc>() : null;
+    return isMemberId(id) ? Members.findById(id).lean<MemberDoc>() : null;
   }
 
   async function linkIdentity(memberId: string, identity: string): Promise<void> {
@@ -158,7 +157,7 @@ export function createMemberService(deps: {
         const referrer = input.referralCode ? await Members.findOne({ referralCode: input.referralCode, status: 'active' }).lean<MemberDoc>() : null;
         const now = clock.now();
         const doc: MemberDoc = {
-          _id: new Types.ObjectId(),
+          _id: newMemberId(),
           phone,
           name,
           language: input.language ?? 'ru',

@@ -1,11 +1,10 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import type { Connection } from 'mongoose';
 import type { Outbox } from '../events/outbox.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { insertRaw } from '../shared/mongo.js';
 import { sameSecret } from '../shared/secrets.js';
 import type { MemberDoc } from './member.model.js';
-import { phoneProofModel, type PhoneProofDoc } from './phone-proof.model.js';
+import type { PhoneProofDoc, PhoneProofModel } from './phone-proof.model.js';
 
 /**
  * Proof that a chat account belongs to the member whose phone it typed, for channels where a
@@ -62,8 +61,8 @@ export function normalizeCode(typed: string): string | null {
   return /^\d{6}$/.test(digits) ? digits : null;
 }
 
-export function createPhoneProofService(deps: { conn: Connection; outbox: Pick<Outbox, 'add'>; clock?: Clock }) {
-  const Proofs = phoneProofModel(deps.conn);
+export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox: Pick<Outbox, 'add'>; clock?: Clock }) {
+  const { Proofs } = deps;
   const clock = deps.clock ?? systemClock;
 
   async function latestPending(identity: string): Promise<PhoneProofDoc | null> {

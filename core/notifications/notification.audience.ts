@@ -46,4 +46,3 @@ export function createNotificationAudience(deps: { members: Pick<MemberService, 
     },
   };
 }
-export type NotificationAudience = ReturnType<typeof createNotificationAudience>;

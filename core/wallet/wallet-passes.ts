@@ -177,4 +177,3 @@ export function createPassStore(deps: PassStoreDeps) {
     },
   };
 }
-export type PassStore = ReturnType<typeof createPassStore>;

@@ -1,4 +1,3 @@
-import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { MemberService } from '../members/member.service.js';
@@ -12,11 +11,14 @@ import { createRegistry } from './wallet-registry.js';
 import { createTemplateStore } from './wallet-templates.js';
 import { createWalletTokens } from './wallet-tokens.js';
 import { loadModels, type PassModel } from './wallet-models.js';
-import { walletModels } from './wallet.model.js';
+import type { WalletModels } from './wallet.model.js';
+import type { CardModel } from '../cards/card.model.js';
 import { WALLET_WEB_SERVICE_PATH, type OfferTarget, type PassGenerator } from './wallet.types.js';
 
 export interface WalletDeps {
-  conn: Connection;
+  models: WalletModels;
+  /** The cards collection, for offers addressed to a level or to everyone. */
+  Cards: CardModel;
   cards: CardService;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
@@ -42,7 +44,7 @@ export const PKPASS_TYPE = 'application/vnd.apple.pkpass';
  */
 export function createWallet(deps: WalletDeps) {
   const clock = deps.clock ?? systemClock;
-  const models = walletModels(deps.conn);
+  const { models } = deps;
   const tokens = createWalletTokens(deps.linkSecret);
   const webServiceURL = `${deps.publicUrl}${WALLET_WEB_SERVICE_PATH}`;
   const templates = createTemplateStore({ models, settings: deps.settings, clock });
@@ -61,7 +63,7 @@ export function createWallet(deps: WalletDeps) {
     generator: deps.generator,
   });
   const registry = createRegistry({ models, clock, passTypeId: deps.passTypeId });
-  const offers = createOfferService({ conn: deps.conn, models, cards: deps.cards, clock });
+  const offers = createOfferService({ Cards: deps.Cards, models, cards: deps.cards, clock });
 
   /** The card's pass, signed; only an active card gets one. */
   async function passFile(cardNumber: string): Promise<{ bytes: Buffer; filename: string; serial: string; updatedAt: Date }> {

@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { contestRoutes } from '../../api/routes/contests.routes.js';
 import { authPlugin } from '../../api/plugins/auth.plugin.js';
 import { registerErrorHandler } from '../../api/plugins/errors.plugin.js';
+import { contestModels } from '../../core/contests/contest.model.js';
 import { createContestService, type ContestService, type NewContest } from '../../core/contests/contest.service.js';
 import type { ContestLog } from '../../core/contests/contest.throttle.js';
 import { DomainError } from '../../core/shared/errors.js';
@@ -36,7 +37,7 @@ export async function contestTest(): Promise<ContestTest> {
     warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
   };
   const contests = createContestService({
-    conn: t.conn,
+    models: contestModels(t.conn),
     cards: t.core.cards,
     members: t.core.members,
     settings: () => t.core.settings.current(),

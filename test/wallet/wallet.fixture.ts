@@ -13,7 +13,7 @@ import { createI18n } from '../../core/i18n/i18n.js';
 import { createPassPool, type PassGenerator } from '../../infra/wallet/pass-pool.js';
 import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../infra/wallet/wallet-dev-certs.js';
 import { loadApnsKey, loadWalletSigner, type WalletSigner } from '../../core/wallet/wallet-signer.js';
-import { createWallet, type Wallet } from '../../core/wallet/wallet.service.js';
+import type { Wallet } from '../../core/wallet/wallet.service.js';
 import { createLogger } from '../../infra/logger.js';
 import type { Connection } from '../../infra/mongo.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
@@ -71,11 +71,7 @@ export async function startWalletFixture(
   await core.init();
   const certs = await testCertificates();
   const generator = createPassPool({ pem: certs.signer.pem, threads: 1 });
-  const wallet = createWallet({
-    conn,
-    cards: core.cards,
-    members: core.members,
-    settings: () => core.settings.current(),
+  const wallet = core.createWallet({
     i18n: await createI18n(),
     passTypeId: certs.signer.passTypeId,
     teamId: certs.signer.teamId,
