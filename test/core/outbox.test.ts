@@ -38,8 +38,9 @@ describe('outbox → BullMQ', () => {
     expect(events.map((e) => e.type).sort()).toEqual(['level.changed', 'points.changed', 'points.changed', 'points.changed']);
     const relay = startOutboxRelay({ outbox: t.core.outbox, queue, logger: createLogger('silent'), busyMs: 20, idleMs: 50 });
     await done;
-    await new Promise((r) => setTimeout(r, 300));
     await relay.close();
+    // The relay has stopped; once the queue holds nothing to run, no fifth job can come.
+    await expect.poll(async () => Object.values(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0), { timeout: 5000 }).toBe(0);
     expect(seen).toHaveLength(4);
     const accrual = seen.find((j) => j.data.type === 'points.changed' && j.data.data.entryType === 'accrual')!;
     const accrualEvent = accrual.data as Extract<DomainEvent, { type: 'points.changed' }>;
