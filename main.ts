@@ -1,13 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { createChannels, type Channels } from './bots/channels.js';
 import { startApi } from './api/api.role.js';
 import { startBots } from './bots/bots.role.js';
+import { createChannels, type Channels } from './bots/channels.js';
+import { startTwitchHelix } from './bots/twitch/twitch.runner.js';
 import { ConfigError, loadConfig, ROLES, type Config, type Role } from './core/config.js';
 import { createLogger } from './infra/logger.js';
 import { startRuntime } from './infra/runtime.js';
 import { createShutdown } from './infra/shutdown.js';
 import { startWorkers } from './workers/worker.role.js';
+
+/**
+ * The entry point and composition root: reads the config, starts the runtime (servers, core,
+ * queues, wallet: infra/runtime.ts), builds the chat channels over the core, and gives each
+ * role it runs the pieces it needs. Roles and adapters never see the runtime or a connection.
+ */
 
 /** `npm run chat`: the whole product plus a terminal chat on stdin/stdout. */
 const chatMode = process.argv.includes('--chat');
@@ -61,22 +68,39 @@ async function main(): Promise<void> {
     // Started worker → bots → api, so shutdown (reverse order) stops intake first.
     // The api role needs the channels only to receive webhooks (Telegram webhook, VK Callback API).
     const needsChannels = role !== 'api' || config.telegram.enabled || (config.vk.enabled && config.vk.mode.kind === 'callback');
+    const channelDeps = { config, core: rt.core, i18n: rt.i18n, redis: rt.redis, logger, wallet: rt.wallet?.wallet };
     channels = needsChannels
-      ? await createChannels(rt, chatMode ? { console: { input: process.stdin, output: process.stdout, userId: process.env.USER ?? 'local', languageCode: process.env.LANG?.slice(0, 2), colour: process.stdout.isTTY } } : {})
+      ? await createChannels(
+          channelDeps,
+          chatMode ? { console: { input: process.stdin, output: process.stdout, userId: process.env.USER ?? 'local', languageCode: process.env.LANG?.slice(0, 2), colour: process.stdout.isTTY } } : {},
+        )
       : undefined;
     chat = channels?.chat;
     if (role === 'all' || role === 'worker') {
-      const w = await startWorkers(rt, channels ? { channels } : {});
+      // Channel-point giveaways: needs TWITCH_CLIENT_ID and a token stored by `npm run twitch:connect`.
+      const twitch = await startTwitchHelix({ config: config.twitch, tokens: rt.core.twitch.tokens, logger });
+      const w = await startWorkers({
+        config,
+        core: rt.core,
+        queues: rt.queues,
+        events: rt.events,
+        redis: rt.redis,
+        logger,
+        i18n: rt.i18n,
+        wallet: rt.wallet,
+        notifications: channels ? { flows: channels.flows, senders: channels.senders } : undefined,
+        twitch: twitch.helix ? { helix: twitch.helix, pollMs: twitch.pollMs } : undefined,
+      });
       shutdown.add('workers', () => w.close());
-      lines.push(...w.summary);
+      lines.push(twitch.summary, ...w.summary);
     }
     if ((role === 'all' || role === 'bots') && channels) {
-      const b = await startBots(rt, channels);
+      const b = await startBots({ config, logger, redis: rt.redis }, channels);
       shutdown.add('bots', () => b.close());
       lines.push(...b.summary);
     }
     if (role === 'all' || role === 'api') {
-      const a = await startApi(rt, channels);
+      const a = await startApi({ config, logger, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health }, channels);
       shutdown.add('http', () => a.close());
       lines.push(...a.summary);
     }

@@ -1,20 +1,30 @@
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../infra/runtime.js';
-import { pingMongo } from '../infra/mongo.js';
-import { pingRedis } from '../infra/redis.js';
-import { buildApp } from './app.js';
 import type { Channels } from '../bots/channels.js';
 import { startTelegram } from '../bots/telegram/telegram.runner.js';
+import type { Config } from '../core/config.js';
+import type { Core } from '../core/core.js';
+import type { Wallet } from '../core/wallet/wallet.service.js';
+import type { Logger } from '../infra/logger.js';
+import type { Redis } from '../infra/redis.js';
+import type { RoleHandle } from '../infra/role.js';
+import { buildApp } from './app.js';
 
-export interface RoleHandle {
-  summary: string[];
-  close(): Promise<void>;
+export interface ApiRoleDeps {
+  config: Pick<Config, 'telegram' | 'vk' | 'http' | 'queuePrefix'>;
+  logger: Logger;
+  core: Core;
+  wallet?: Wallet | undefined;
+  adminToken: string;
+  /** Look-up rate limits are counted here, shared by every api process. */
+  redis: Redis;
+  /** Readiness checks for /readyz. */
+  health: Record<string, () => Promise<void>>;
 }
 
-export async function buildRuntimeApp(rt: Runtime, channels?: Channels): Promise<FastifyInstance> {
-  const tg = rt.config.telegram;
+export async function buildRoleApp(deps: ApiRoleDeps, channels?: Channels): Promise<FastifyInstance> {
+  const tg = deps.config.telegram;
   const webhook = tg.enabled && tg.mode.kind === 'webhook' && channels?.telegram ? { bot: channels.telegram.bot, secret: tg.mode.secret } : undefined;
-  const vk = rt.config.vk;
+  const vk = deps.config.vk;
   const vkCallback =
     vk.enabled && vk.mode.kind === 'callback' && channels?.vk
       ? { bot: channels.vk.bot, groupId: vk.groupId, secret: vk.mode.secret, confirmation: vk.mode.confirmation }
@@ -22,26 +32,25 @@ export async function buildRuntimeApp(rt: Runtime, channels?: Channels): Promise
   return buildApp({
     ...(webhook ? { telegramWebhook: webhook } : {}),
     ...(vkCallback ? { vkCallback } : {}),
-    logger: rt.logger,
-    health: { checks: { mongo: () => pingMongo(rt.mongo), redis: () => pingRedis(rt.redis) } },
-    core: rt.core,
-    mongo: rt.mongo,
-    wallet: rt.wallet?.wallet,
-    adminToken: rt.adminToken,
+    logger: deps.logger,
+    health: { checks: deps.health },
+    core: deps.core,
+    wallet: deps.wallet,
+    adminToken: deps.adminToken,
     // Shared by every api process, so the limit holds per store key across the chain.
-    redis: rt.redis,
-    lookupRateLimit: { max: 120, timeWindowMs: 60_000, nameSpace: `${rt.config.queuePrefix}:rate:` },
+    redis: deps.redis,
+    lookupRateLimit: { max: 120, timeWindowMs: 60_000, nameSpace: `${deps.config.queuePrefix}:rate:` },
   });
 }
 
 /** The `api` role: the HTTP server on HOST:PORT. */
-export async function startApi(rt: Runtime, channels?: Channels): Promise<RoleHandle & { app: FastifyInstance; url: string }> {
-  const app = await buildRuntimeApp(rt, channels);
-  const url = await app.listen({ host: rt.config.http.host, port: rt.config.http.port });
-  const tg = rt.config.telegram;
+export async function startApi(deps: ApiRoleDeps, channels?: Channels): Promise<RoleHandle & { app: FastifyInstance; url: string }> {
+  const app = await buildRoleApp(deps, channels);
+  const url = await app.listen({ host: deps.config.http.host, port: deps.config.http.port });
+  const tg = deps.config.telegram;
   // The webhook is registered once this server can receive it.
   if (tg.enabled && tg.mode.kind === 'webhook' && channels?.telegram) {
-    await startTelegram({ bot: channels.telegram.bot, config: tg, logger: rt.logger, i18n: channels.i18n });
+    await startTelegram({ bot: channels.telegram.bot, config: tg, logger: deps.logger, i18n: channels.i18n });
   }
   return {
     app,

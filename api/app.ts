@@ -5,7 +5,6 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Bot } from 'grammy';
 import type { Core } from '../core/core.js';
 import { hashKey } from '../core/stores/store.repository.js';
-import type { Connection } from '../infra/mongo.js';
 import type { Redis } from '../infra/redis.js';
 import { authPlugin, bearerToken } from './plugins/auth.plugin.js';
 import { registerErrorHandler } from './plugins/errors.plugin.js';
@@ -24,15 +23,12 @@ import { walletAdminRoutes } from './routes/wallet-admin.routes.js';
 import { walletRoutes } from './routes/wallet.routes.js';
 import { telegramWebhookRoutes } from './routes/telegram-webhook.routes.js';
 import { vkCallbackRoutes, type VkCallbackDeps } from './routes/vk-callback.routes.js';
-import { createAdminService } from './services/admin.service.js';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
   health: HealthChecks;
   /** The wired domain; without it only health, docs and 404s are served. */
   core?: Core;
-  /** The connection core runs on (admin store listing); required with `core`. */
-  mongo?: Connection;
   /** Bearer token of the admin API; without one every admin request is 401. */
   adminToken?: string;
   /** Look-up rate limits are counted here when given (shared by every API process), else in memory. */
@@ -78,8 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Promise<void> {
-  if (!deps.mongo) throw new Error('buildApp: `mongo` is required with `core`');
-  const admin = createAdminService({ core, mongo: deps.mongo });
+  const { admin } = core;
   const limit = deps.lookupRateLimit ?? { max: 120, timeWindowMs: 60_000 };
   await app.register(rateLimit, {
     global: false,

@@ -1,4 +1,3 @@
-import type { CommandStartedEvent } from 'mongodb';
 import { createCore, type Core } from '../core/core.js';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
 import { createQueueEventSink } from '../infra/event-sink.js';
@@ -46,7 +45,7 @@ export interface CommandCounter {
 
 export function countCommands(conn: Connection): CommandCounter {
   let tally: Record<string, number> | null = null;
-  conn.getClient().on('commandStarted', (e: CommandStartedEvent) => {
+  conn.getClient().on('commandStarted', (e: { commandName: string }) => {
     // Driver housekeeping (handshakes, heartbeats) is not the operation's work.
     if (!tally || ['hello', 'ismaster', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) return;
     tally[e.commandName] = (tally[e.commandName] ?? 0) + 1;

@@ -23,7 +23,6 @@ const app = await buildApp({
   logger: createLogger('silent'),
   health: { checks: {} },
   core: b.core,
-  mongo: b.conn,
   adminToken,
   lookupRateLimit: { max: 1_000_000, timeWindowMs: 60_000 },
 });

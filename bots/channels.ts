@@ -2,10 +2,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Bot } from 'grammy';
-import { createI18n, type I18n } from '../core/i18n/i18n.js';
-import type { Runtime } from '../infra/runtime.js';
-import type { Senders } from '../workers/notifications/notify.worker.js';
+import type { Config } from '../core/config.js';
+import type { Core } from '../core/core.js';
+import type { I18n } from '../core/i18n/i18n.js';
+import type { ChatChannel } from '../core/members/identity.js';
+import type { ChannelSender } from '../infra/delivery.js';
+import type { Logger } from '../infra/logger.js';
+import type { Redis } from '../infra/redis.js';
 import { createConsoleChat } from './console/console.chat.js';
+import type { CardWallet } from './flows/card.flow.js';
+import type { Reply } from './flows/flow.types.js';
 import { createFlows, type FlowsService } from './flows/flows.service.js';
 import { createTelegramApi, createTelegramBot } from './telegram/telegram.bot.js';
 import { telegramSender } from './telegram/telegram.render.js';
@@ -27,6 +33,20 @@ export interface ConsoleOptions {
  * bots role starts intake, the worker role sends, the API role serves the Telegram webhook and
  * the VK Callback API.
  */
+/** How the notification worker reaches each chat channel of this process. */
+export type Senders = Partial<Record<ChatChannel, ChannelSender<Reply[]>>>;
+
+export interface ChannelDeps {
+  config: Pick<Config, 'telegram' | 'vk' | 'queuePrefix' | 'dataDir'>;
+  core: Core;
+  i18n: I18n;
+  /** The VK update guard lives in Redis (each update once across processes). */
+  redis: Redis;
+  logger: Logger;
+  /** Apple Wallet, when configured: "My card" then carries the pass link. */
+  wallet?: CardWallet | undefined;
+}
+
 export interface Channels {
   i18n: I18n;
   flows: FlowsService;
@@ -36,33 +56,33 @@ export interface Channels {
   chat: ReturnType<typeof createConsoleChat> | undefined;
 }
 
-export async function createChannels(rt: Runtime, opts: { console?: ConsoleOptions } = {}): Promise<Channels> {
-  const i18n = await createI18n();
-  const tg = rt.config.telegram;
+export async function createChannels(deps: ChannelDeps, opts: { console?: ConsoleOptions } = {}): Promise<Channels> {
+  const { config, i18n, logger } = deps;
+  const tg = config.telegram;
   // getMe fails start-up on a wrong token, and gives the username for invite links.
   const me = tg.enabled ? await createTelegramApi(tg).getMe() : undefined;
-  const vkc = rt.config.vk;
+  const vkc = config.vk;
   const vkApi = vkc.enabled ? createVk(vkc) : undefined;
   // groups.getById fails start-up on a wrong token or community id, and gives the short name for invite links.
   const community = vkc.enabled && vkApi ? await fetchCommunity(vkApi, vkc.groupId) : undefined;
-  const flows = createFlows({ core: rt.core, i18n, conn: rt.mongo, links: { telegramBot: me?.username, vkCommunity: community?.screenName }, wallet: rt.wallet?.wallet });
-  await flows.init();
+  const flows = createFlows({ core: deps.core, i18n, links: { telegramBot: me?.username, vkCommunity: community?.screenName }, wallet: deps.wallet });
   const senders: Senders = {};
   let telegram: Channels['telegram'];
   if (tg.enabled && me) {
-    const bot = createTelegramBot({ config: tg, flows, logger: rt.logger, i18n, botInfo: me });
+    const bot = createTelegramBot({ config: tg, flows, logger, i18n, botInfo: me });
     telegram = { bot, username: me.username };
-    senders.telegram = telegramSender(bot.api);
+    // Its own client that does not wait out 429s: the notification worker puts the job back instead.
+    senders.telegram = telegramSender(createTelegramApi(tg, { waits: false }));
   }
   let vk: Channels['vk'];
   if (vkc.enabled && vkApi && community) {
-    const guard = redisUpdateGuard(rt.redis, rt.config.queuePrefix, vkc.groupId);
-    vk = { bot: createVkBot({ config: vkc, vk: vkApi, flows, guard, logger: rt.logger, i18n }), community: community.screenName };
+    const guard = redisUpdateGuard(deps.redis, config.queuePrefix, vkc.groupId);
+    vk = { bot: createVkBot({ config: vkc, vk: vkApi, flows, guard, logger, i18n }), community: community.screenName };
     senders.vk = vkSender(vkApi);
   }
   let chat: Channels['chat'];
   if (opts.console) {
-    const qrDir = resolve(rt.config.dataDir, 'chat');
+    const qrDir = resolve(config.dataDir, 'chat');
     chat = createConsoleChat({
       flows,
       ...opts.console,

@@ -1,19 +1,36 @@
 import type { Connection } from 'mongoose';
+import { createAdminService } from './admin/admin.service.js';
+import { cardModel } from './cards/card.model.js';
 import { createCardService } from './cards/card.service.js';
+import { contestModels } from './contests/contest.model.js';
 import { createContestService } from './contests/contest.service.js';
-import { createOutbox } from './events/outbox.js';
+import { createConversationRepository } from './conversations/conversation.repository.js';
+import { createOutbox } from './events/outbox.repository.js';
 import type { EventSink } from './events/event.types.js';
 import { createLedgerRepository } from './ledger/ledger.repository.js';
+import { createHistoryRepository } from './history/history.repository.js';
+import type { I18n } from './i18n/i18n.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
+import { createChatLinkService } from './members/chat-link.service.js';
+import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
+import { phoneProofModel } from './members/phone-proof.model.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
+import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createStoreRepository } from './stores/store.repository.js';
+import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
+import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
+import { createTwitchStateRepository } from './twitch/twitch-state.repository.js';
+import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
+import { walletModels } from './wallet/wallet.model.js';
+import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
 /**
- * The domain, wired: every service gets its dependencies as arguments (no singletons).
+ * The domain, wired: every service and repository gets its dependencies as arguments (no
+ * singletons), and this is the one place that turns a mongoose connection into them.
  * Channels, the API and workers receive this object and call into it.
  */
 export interface CoreDeps {
@@ -37,22 +54,31 @@ export function createCore(deps: CoreDeps) {
   const clock = deps.clock ?? systemClock;
   const settingsRepo = createSettingsRepository(deps.conn, { clock, ...(deps.settingsCacheMs !== undefined ? { cacheMs: deps.settingsCacheMs } : {}) });
   const settings = () => settingsRepo.current();
+  const outbox = createOutbox({ conn: deps.conn, clock });
+  // Where the ledger's events go: the given sink (the queues), else the outbox collection,
+  // which a worker's relay delivers. A full runtime switches to the queues once Redis is up.
+  let sink: EventSink = deps.events ?? { publish: (events) => outbox.addMany(events) };
   const ledger = createLedger({
     repo: createLedgerRepository(deps.conn, { guardedCardWrites: deps.guardedCardWrites ?? true }),
     settings,
     clock,
-    ...(deps.events ? { events: deps.events } : {}),
+    events: { publish: (events) => sink.publish(events) },
     ...(deps.ledgerHooks ? { hooks: deps.ledgerHooks } : {}),
     ...(deps.ledgerBudgetMs !== undefined ? { budgetMs: deps.ledgerBudgetMs } : {}),
     ...(deps.log ? { log: deps.log } : {}),
   });
-  const cards = createCardService({ conn: deps.conn, clock });
-  const members = createMemberService({ conn: deps.conn, ledger, cards, settings, clock });
+  const memberModelSet = memberModels(deps.conn);
+  const Cards = cardModel(deps.conn);
+  const cards = createCardService({ models: { Cards, Aliases: memberModelSet.Aliases }, clock });
+  const members = createMemberService({ models: memberModelSet, ledger, cards, settings, clock });
   const purchases = createPurchaseService({ ledger, cards, members, settings });
   const stores = createStoreRepository(deps.conn);
-  const outbox = createOutbox({ conn: deps.conn, clock });
-  const phoneProofs = createPhoneProofService({ conn: deps.conn, outbox, clock });
-  const contests = createContestService({ conn: deps.conn, cards, members, settings, outbox, clock });
+  const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, clock });
+  const contests = createContestService({ models: contestModels(deps.conn), cards, members, settings, outbox, clock });
+  const conversations = createConversationRepository(deps.conn, { clock });
+  const history = createHistoryRepository(deps.conn);
+  const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
+  const twitchState = createTwitchStateRepository(deps.conn);
   return {
     clock,
     settings: settingsRepo,
@@ -64,9 +90,42 @@ export function createCore(deps: CoreDeps) {
     outbox,
     phoneProofs,
     contests,
+    /** Dialogue state of the chat flows, per channel identity. */
+    conversations,
+    /** A card's movements, a page at a time (till API and bots). */
+    history,
+    /** Who hears of a domain event in the chats. */
+    notifications: createNotificationAudience({ members }),
+    /** Linking chat accounts by phone, with the phone-ownership proof where a channel needs it. */
+    chatLink: createChatLinkService({ members, phoneProofs }),
+    /** Stores and enrolment as the admin API and the admin CLI do them. */
+    admin: createAdminService({ stores, settings: settingsRepo, members }),
+    twitch: {
+      tokens: twitchTokens,
+      state: twitchState,
+      /** The channel-point giveaway over a connected broadcaster's Helix. */
+      giveaway: (g: { helix: HelixPort; i18n: I18n; log: TwitchLog; options?: GiveawayOptions }) =>
+        createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
+    },
+    /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
+    createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'clock'>) =>
+      createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
-      await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init(), phoneProofs.init(), contests.init()]);
+      await Promise.all([
+        settingsRepo.init(),
+        ledger.init(),
+        cards.init(),
+        members.init(),
+        purchases.init(),
+        stores.init(),
+        outbox.init(),
+        phoneProofs.init(),
+        contests.init(),
+        conversations.init(),
+        twitchTokens.init(),
+        twitchState.init(),
+      ]);
       await settingsRepo.current();
     },
     /**
@@ -75,6 +134,10 @@ export function createCore(deps: CoreDeps) {
      */
     async recover(since?: Date): Promise<{ checked: number; folded: number }> {
       return since ? ledger.sweep(since) : ledger.sweepSinceLast();
+    },
+    /** Sends the ledger's events to `events` from now on (the runtime, once the queues are up). */
+    useEventSink(events: EventSink): void {
+      sink = events;
     },
     close(): void {
       ledger.close();

@@ -3,35 +3,50 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { createCore, type Core } from '../core/core.js';
-import { createI18n } from '../core/i18n/i18n.js';
-import { createDevWalletCertificates, readDevWalletCertificates } from '../core/wallet/wallet-dev-certs.js';
-import { createPassPool } from '../core/wallet/pass-pool.js';
-import { devCertsDir, resolveWalletSetup, type ApnsSetup, type WalletSetup } from '../core/wallet/wallet-setup.js';
-import { createWallet, type Wallet } from '../core/wallet/wallet.service.js';
+import { createI18n, type I18n } from '../core/i18n/i18n.js';
+import type { Wallet } from '../core/wallet/wallet.service.js';
 import type { Logger } from './logger.js';
-import { connectMongo, isFerretdb, poolSizeFor, type Connection } from './mongo.js';
+import { connectMongo, isFerretdb, pingMongo, poolSizeFor } from './mongo.js';
 import { DOMAIN_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent, type EventSink } from '../core/events/event.types.js';
 import { createQueueEventSink } from './event-sink.js';
 import { createQueueFactory, type QueueFactory } from './queue.factory.js';
-import { createRedis, type Redis } from './redis.js';
+import { createRedis, pingRedis, type Redis } from './redis.js';
 import { provideMongo, provideRedis, type Endpoint, type Storage } from './servers.js';
 import type { Shutdown } from './shutdown.js';
+import { createPassPool } from './wallet/pass-pool.js';
+import { createDevWalletCertificates, readDevWalletCertificates } from './wallet/wallet-dev-certs.js';
+import { devCertsDir, resolveWalletSetup, type ApnsSetup, type WalletSetup } from './wallet/wallet-setup.js';
 
-/** Everything a role needs: connected Mongo and Redis, queues, and who serves them. */
-export interface Runtime {
+/**
+ * The composition root's half in infra: servers found or started, connections, the wired core,
+ * queues and the wallet. main.ts (and the admin CLI, with the lean part only) builds this once
+ * and hands each role the pieces it needs; no adapter receives the runtime or a connection.
+ */
+
+/** The lean runtime: MongoDB (found or started) and the wired core on it. Enough for the admin CLI. */
+export interface CoreRuntime {
   config: Config;
   logger: Logger;
-  mongo: Connection;
-  /** The wired domain on `mongo`, indexes and default settings in place. */
+  /** The wired domain, indexes and default settings in place. */
   core: Core;
+  endpoints: { mongo: Endpoint };
+  /** Resolves when MongoDB answers (readiness). */
+  pingMongo(): Promise<void>;
+}
+
+/** Everything the roles need: the core, Redis and queues, the wallet, the admin token. */
+export interface Runtime extends CoreRuntime {
   redis: Redis;
   queues: QueueFactory;
   /** Where domain events go: the consumers' queues (notifications, and the wallet when on). */
   events: EventSink;
   endpoints: { mongo: Endpoint; redis: Endpoint };
   adminToken: string;
+  i18n: I18n;
   /** Apple Wallet passes, when certificates are configured (or dev ones on a laptop). */
   wallet: { wallet: Wallet; apns: ApnsSetup | null } | null;
+  /** Readiness checks for /readyz: each resolves when its server answers. */
+  health: Record<string, () => Promise<void>>;
 }
 
 /**
@@ -63,26 +78,46 @@ export function resolveAdminToken(config: Config, print: (line: string) => void)
   return token;
 }
 
+const storageOf = (config: Config, storage: Storage | undefined): Storage => storage ?? { kind: 'dir', path: join(config.dataDir) };
+
+/** MongoDB and the core only: no Redis, no wallet (no signing threads, no dev certificates). */
+export async function startCoreRuntime(config: Config, logger: Logger, shutdown: Shutdown, opts: { storage?: Storage } = {}): Promise<CoreRuntime> {
+  const mongoEp = await provideMongo({
+    url: config.mongo.kind === 'external' ? config.mongo.url : undefined,
+    ferretdbBin: config.mongo.ferretdbBin,
+    storage: storageOf(config, opts.storage),
+  });
+  shutdown.add('mongo server', () => mongoEp.stop());
+  const mongo = await connectMongo(mongoEp.url, config.mongo.db, config.mongo.connectTimeoutMs, { maxPoolSize: poolSizeFor(mongoEp.source) });
+  shutdown.add('mongo connection', () => mongo.close());
+  // Until a full runtime hands it the queues, the core records events in the outbox collection,
+  // which a worker's relay delivers: a lean process (the admin CLI) loses none.
+  const core = createCore({
+    conn: mongo,
+    guardedCardWrites: !(await isFerretdb(mongo)),
+    ledgerBudgetMs: config.ledgerBudgetMs,
+    log: (msg, err) => logger.warn({ err }, msg),
+  });
+  await core.init();
+  shutdown.add('ledger', () => {
+    core.close();
+  });
+  return { config, logger, core, endpoints: { mongo: mongoEp }, pingMongo: () => pingMongo(mongo) };
+}
+
 export async function startRuntime(
   config: Config,
   logger: Logger,
   shutdown: Shutdown,
   opts: { storage?: Storage; print?: (line: string) => void } = {},
 ): Promise<Runtime> {
-  const storage: Storage = opts.storage ?? { kind: 'dir', path: join(config.dataDir) };
+  const storage = storageOf(config, opts.storage);
   const print = opts.print ?? ((l: string) => logger.info(l));
   const wsetup = await walletSetup(config, print);
-  const mongoEp = await provideMongo({
-    url: config.mongo.kind === 'external' ? config.mongo.url : undefined,
-    ferretdbBin: config.mongo.ferretdbBin,
-    storage,
-  });
-  shutdown.add('mongo server', () => mongoEp.stop());
+  const base = await startCoreRuntime(config, logger, shutdown, { storage });
+  const { core } = base;
   const redisEp = await provideRedis({ url: config.redis.kind === 'external' ? config.redis.url : undefined, storage });
   shutdown.add('redis server', () => redisEp.stop());
-
-  const mongo = await connectMongo(mongoEp.url, config.mongo.db, config.mongo.connectTimeoutMs, { maxPoolSize: poolSizeFor(mongoEp.source) });
-  shutdown.add('mongo connection', () => mongo.close());
   const redis = createRedis(redisEp.url);
   shutdown.add('redis connection', () => {
     redis.disconnect();
@@ -98,28 +133,15 @@ export async function startRuntime(
   const retried = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 } };
   const eventQueues = [queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, retried), ...(wsetup.enabled ? [queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried)] : [])];
   const events = createQueueEventSink(eventQueues);
-  const core = createCore({
-    conn: mongo,
-    events,
-    guardedCardWrites: !(await isFerretdb(mongo)),
-    ledgerBudgetMs: config.ledgerBudgetMs,
-    log: (msg, err) => logger.warn({ err }, msg),
-  });
-  await core.init();
-  shutdown.add('ledger', () => {
-    core.close();
-  });
+  core.useEventSink(events);
   const adminToken = resolveAdminToken(config, print);
+  const i18n = await createI18n();
   let wallet: Runtime['wallet'] = null;
   if (wsetup.enabled) {
     const generator = createPassPool({ pem: wsetup.signer.pem, threads: config.wallet.poolSize });
     shutdown.add('pass signing threads', () => generator.close());
-    const w = createWallet({
-      conn: mongo,
-      cards: core.cards,
-      members: core.members,
-      settings: () => core.settings.current(),
-      i18n: await createI18n(),
+    const w = core.createWallet({
+      i18n,
       passTypeId: wsetup.signer.passTypeId,
       teamId: wsetup.signer.teamId,
       organizationName: config.wallet.organizationName,
@@ -131,5 +153,15 @@ export async function startRuntime(
     wallet = { wallet: w, apns: wsetup.apns };
   }
   print(wsetup.enabled ? wsetup.summary : `Wallet: off, ${wsetup.reason}`);
-  return { config, logger, mongo, core, redis, queues, events, endpoints: { mongo: mongoEp, redis: redisEp }, adminToken, wallet };
+  return {
+    ...base,
+    redis,
+    queues,
+    events,
+    endpoints: { mongo: base.endpoints.mongo, redis: redisEp },
+    adminToken,
+    i18n,
+    wallet,
+    health: { mongo: base.pingMongo, redis: () => pingRedis(redis) },
+  };
 }

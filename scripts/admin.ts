@@ -7,19 +7,19 @@
  *     with embedded servers: FerretDB's SQLite files (and redis-server's append-only file) in
  *     DATA_DIR belong to the one process that started them; a second FerretDB on the same
  *     folder neither sees the first one's writes nor can write itself.
- *  2. Otherwise directly: it starts the runtime as `npm start` would (MONGODB_URL, or the
- *     embedded servers on DATA_DIR), does the work through core, and stops. If the embedded
+ *  2. Otherwise directly: it starts the lean runtime (MONGODB_URL, or the embedded FerretDB on
+ *     DATA_DIR, and the core on it: no Redis, no wallet), does the work through core, and stops. If the embedded
  *     servers of DATA_DIR are already running in a process without HTTP (role bots or worker),
  *     it refuses instead of opening the same files twice.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createAdminService, type Enrolment } from '../api/services/admin.service.js';
+import type { Enrolment } from '../core/admin/admin.service.js';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { DomainError } from '../core/shared/errors.js';
 import type { Store } from '../core/stores/store.repository.js';
 import { createLogger } from '../infra/logger.js';
-import { startRuntime } from '../infra/runtime.js';
+import { startCoreRuntime } from '../infra/runtime.js';
 import { createShutdown } from '../infra/shutdown.js';
 
 const USAGE = `Usage: npm run admin -- <command>
@@ -113,8 +113,9 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs);
   shutdown.installSignalHandlers();
   try {
-    const rt = await startRuntime(config, logger, shutdown, { print: (line) => console.log(line) });
-    const admin = createAdminService({ core: rt.core, mongo: rt.mongo });
+    // The lean runtime: MongoDB and the core; no Redis, no signing threads, no dev certificates.
+    const rt = await startCoreRuntime(config, logger, shutdown);
+    const { admin } = rt.core;
     return {
       mode: rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL directly' : `the embedded database in ${resolve(config.dataDir)}`,
       createStore: (name, cardPrefix) => admin.createStore(name, cardPrefix),

@@ -5,12 +5,11 @@
  * Reads the same environment as `npm start` (TWITCH_CLIENT_ID, MONGODB_URL or the embedded
  * FerretDB in DATA_DIR — stop `npm start` first when it runs the embedded database).
  */
-import { join } from 'node:path';
 import { connectTwitch, TwitchConnectError } from '../bots/twitch/twitch.connect.js';
 import { ConfigError, loadConfig } from '../core/config.js';
-import { createTwitchTokenRepository } from '../core/twitch/twitch-token.repository.js';
-import { connectMongo, poolSizeFor } from '../infra/mongo.js';
-import { provideMongo } from '../infra/servers.js';
+import { createLogger } from '../infra/logger.js';
+import { startCoreRuntime } from '../infra/runtime.js';
+import { createShutdown } from '../infra/shutdown.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -18,20 +17,15 @@ async function main(): Promise<number> {
     console.error(`Twitch is off: ${config.twitch.reason}. Create an app at https://dev.twitch.tv/console (client type Public) and set TWITCH_CLIENT_ID.`);
     return 1;
   }
-  const ep = await provideMongo({
-    url: config.mongo.kind === 'external' ? config.mongo.url : undefined,
-    ferretdbBin: config.mongo.ferretdbBin,
-    storage: { kind: 'dir', path: join(config.dataDir) },
-  });
-  const conn = await connectMongo(ep.url, config.mongo.db, config.mongo.connectTimeoutMs, { maxPoolSize: poolSizeFor(ep.source) });
+  // The lean runtime, as the admin CLI uses it: MongoDB (found or started) and the core on it.
+  const logger = createLogger('warn');
+  const shutdown = createShutdown(logger, config.shutdownTimeoutMs);
   try {
-    const tokens = createTwitchTokenRepository(conn);
-    await tokens.init();
-    await connectTwitch({ clientId: config.twitch.clientId, authBaseUrl: config.twitch.authBaseUrl, tokens, print: (l) => console.log(l) });
+    const rt = await startCoreRuntime(config, logger, shutdown);
+    await connectTwitch({ clientId: config.twitch.clientId, authBaseUrl: config.twitch.authBaseUrl, tokens: rt.core.twitch.tokens, print: (l) => console.log(l) });
     return 0;
   } finally {
-    await conn.close();
-    await ep.stop();
+    await shutdown.run('twitch:connect done');
   }
 }
 

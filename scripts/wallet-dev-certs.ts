@@ -5,8 +5,8 @@
  * Options: --pass-type-id pass.x.y  --team-id ABCDE12345  --dir <folder>
  */
 import { loadConfig } from '../core/config.js';
-import { createDevWalletCertificates, devCredentials } from '../core/wallet/wallet-dev-certs.js';
-import { devCertsDir } from '../core/wallet/wallet-setup.js';
+import { createDevWalletCertificates, devCredentials } from '../infra/wallet/wallet-dev-certs.js';
+import { devCertsDir } from '../infra/wallet/wallet-setup.js';
 import { loadWalletSigner } from '../core/wallet/wallet-signer.js';
 
 function option(name: string): string | undefined {

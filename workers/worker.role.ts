@@ -1,55 +1,79 @@
-import { WALLET_EVENTS_QUEUE } from '../core/events/event.types.js';
+import type { Config } from '../core/config.js';
+import type { Core } from '../core/core.js';
+import { WALLET_EVENTS_QUEUE, type DomainEvent, type EventSink } from '../core/events/event.types.js';
+import type { I18n } from '../core/i18n/i18n.js';
+import type { HelixPort } from '../core/twitch/helix.port.js';
+import type { Wallet } from '../core/wallet/wallet.service.js';
+import type { ChannelSender } from '../infra/delivery.js';
+import type { Logger } from '../infra/logger.js';
+import type { QueueFactory } from '../infra/queue.factory.js';
+import type { Redis } from '../infra/redis.js';
+import type { RoleHandle } from '../infra/role.js';
+import type { ApnsSetup } from '../infra/wallet/wallet-setup.js';
+import { startMaintenance } from './maintenance/maintenance.jobs.js';
+import { startNotifyWorker, type Notification } from './notifications/notify.worker.js';
+import { startOutboxRelay } from './outbox/outbox-relay.worker.js';
+import { removeTwitchPoll, startTwitchPoll } from './twitch/twitch-poll.job.js';
 import { createApnsClient } from './wallet/apns.client.js';
 import { startWalletWorkers } from './wallet/wallet.worker.js';
-import type { Runtime } from '../infra/runtime.js';
-import type { RoleHandle } from '../api/api.role.js';
-import type { Channels } from '../bots/channels.js';
-import { startMaintenance } from './maintenance/maintenance.jobs.js';
-import { startNotifyWorker } from './notifications/notify.worker.js';
-import { startOutboxRelay } from './outbox/outbox-relay.worker.js';
 
-export interface WorkerExtras {
-  /** The chat channels' flows and senders: notifications are rendered and delivered with them. */
-  channels?: Pick<Channels, 'flows' | 'senders' | 'i18n'>;
+/** The chat channels' side of notifications, handed over by main.ts (workers know no channel). */
+export interface NotificationChannels<M> {
+  flows: { notification(event: DomainEvent): Promise<Notification<M>[]> };
+  senders: Partial<Record<string, ChannelSender<M>>>;
+}
+
+export interface WorkerRoleDeps<M> {
+  config: Pick<Config, 'queuePrefix' | 'wallet' | 'ledgerSweepEveryMs'>;
+  core: Core;
+  queues: QueueFactory;
+  /** Where events go (the consumers' queues): the outbox relay feeds it. */
+  events: EventSink;
+  /** A command connection for the notification guards. */
+  redis: Redis;
+  logger: Logger;
+  i18n: I18n;
+  wallet: { wallet: Wallet; apns: ApnsSetup | null } | null;
+  notifications?: NotificationChannels<M> | undefined;
+  /** A connected broadcaster's Helix and how often to poll it; absent: Twitch is off. */
+  twitch?: { helix: HelixPort; pollMs: number } | undefined;
 }
 
 /**
  * The `worker` role: the outbox relay (domain events → BullMQ), scheduled maintenance
- * (recovery pass every minute and once at start, point expiry hourly), and the processors
- * channels register (notifications).
+ * (recovery pass every minute and once at start, point expiry hourly), notifications through
+ * the chat channels it is given, the wallet's pass updates and pushes, and the Twitch
+ * giveaway poll (a job scheduler).
  */
-export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Promise<RoleHandle> {
+export async function startWorkers<M>(deps: WorkerRoleDeps<M>): Promise<RoleHandle> {
+  const { core, queues, logger } = deps;
   // The queues (with their retry policy) are the runtime's event sink; the relay feeds it the
-  // events that are not ledger movements. A failed delivery is retried; the notifier's guard
-  // keeps it at most once.
-  const relay = startOutboxRelay({ outbox: rt.core.outbox, sink: rt.events, logger: rt.logger });
-  const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger, everyMs: { recover: rt.config.ledgerSweepEveryMs } });
+  // events that are not ledger movements (and those a lean process recorded in the outbox). A
+  // failed delivery is retried; the notifier's guard keeps it at most once.
+  const relay = startOutboxRelay({ outbox: core.outbox, sink: deps.events, logger });
+  const maintenance = await startMaintenance({ core, queues, logger, everyMs: { recover: deps.config.ledgerSweepEveryMs } });
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');
   const processors: { name: string; close(): Promise<void> }[] = [];
-  if (extras.channels) {
-    const notify = startNotifyWorker({ queues: rt.queues, flows: extras.channels.flows, senders: extras.channels.senders, redis: rt.redis, logger: rt.logger });
-    processors.push({ name: `notifications (${Object.keys(extras.channels.senders).join(', ') || 'no channel'})`, close: () => notify.close() });
+  if (deps.notifications) {
+    const { flows, senders } = deps.notifications;
+    const notify = startNotifyWorker({ queues, flows, senders, redis: deps.redis, logger });
+    processors.push({ name: `notifications (${Object.keys(senders).join(', ') || 'no channel'})`, close: () => notify.close() });
   }
-  if (rt.wallet) {
-    const a = rt.wallet.apns;
+  if (deps.wallet) {
+    const { wallet, apns: a } = deps.wallet;
     const apns = a ? createApnsClient({ host: a.host, key: a.key, keyId: a.keyId, teamId: a.teamId, concurrency: a.concurrency }) : null;
     const w = startWalletWorkers({
-      queues: rt.queues,
-      wallet: rt.wallet.wallet,
+      queues,
+      wallet,
       apns,
-      logger: rt.logger,
+      logger,
       eventsQueue: WALLET_EVENTS_QUEUE,
-      debounceMs: rt.config.wallet.debounceMs,
-      pushRate: rt.config.wallet.pushRate,
+      debounceMs: deps.config.wallet.debounceMs,
+      pushRate: deps.config.wallet.pushRate,
       prewarm: true,
-      // A contest winner is also told by a pass message, in the member's language.
-      messageFor: async (e) => {
-        if (e.type !== 'contest.won' || typeof e.memberId !== 'string' || !extras.channels) return null;
-        const member = await rt.core.members.byId(e.memberId);
-        const data = e.data as { title?: unknown; place?: unknown } | undefined;
-        return member ? extras.channels.i18n.t(member.language, 'contests:won', { title: data?.title, place: data?.place }) : null;
-      },
+      // A contest win is also told on the winner's pass: the core says so and in which words.
+      messageFor: (e) => wallet.passMessageFor(e),
     });
     processors.push({
       name: `wallet passes${apns ? ' + APNs' : ''}`,
@@ -59,8 +83,15 @@ export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Prom
       },
     });
   }
+  if (deps.twitch) {
+    const giveaway = core.twitch.giveaway({ helix: deps.twitch.helix, i18n: deps.i18n, log: logger.child({ channel: 'twitch' }) });
+    const poll = await startTwitchPoll({ queues, giveaway, everyMs: deps.twitch.pollMs, logger });
+    processors.push({ name: 'Twitch giveaways', close: () => poll.close() });
+  } else {
+    await removeTwitchPoll(queues);
+  }
   return {
-    summary: [`Workers: outbox relay, maintenance (recovery, expiry)${processors.length ? `, ${processors.map((p) => p.name).join(', ')}` : ''}; queue prefix "${rt.config.queuePrefix}"`],
+    summary: [`Workers: outbox relay, maintenance (recovery, expiry)${processors.length ? `, ${processors.map((p) => p.name).join(', ')}` : ''}; queue prefix "${deps.config.queuePrefix}"`],
     async close() {
       await relay.close();
       await Promise.allSettled(processors.map((p) => p.close()));

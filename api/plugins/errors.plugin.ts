@@ -16,6 +16,7 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   card_already_linked: 409,
   member_not_found: 404,
   member_exists: 409,
+  account_linked_elsewhere: 409,
   phone_invalid: 400,
   consent_required: 422,
   insufficient_points: 422,

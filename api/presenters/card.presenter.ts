@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CardDoc } from '../../core/cards/card.model.js';
 import type { Core } from '../../core/core.js';
 import { maskPhone } from '../../core/members/phone.js';
+import { percentOf } from '../../core/programme/rules.js';
 import type { ProgrammeSettings } from '../../core/programme/settings.schema.js';
 
 export type Lang = 'ru' | 'en';
@@ -11,9 +12,6 @@ export function langOf(req: FastifyRequest): Lang {
   const h = req.headers['accept-language'];
   return typeof h === 'string' && /^\s*en\b/i.test(h) ? 'en' : 'ru';
 }
-
-/** Basis points as a percent: 500 → 5, 250 → 2.5. */
-export const percentOf = (bp: number): number => bp / 100;
 
 export function levelView(level: { id: string; name: { ru: string; en: string }; percentBp: number }, lang: Lang) {
   return { id: level.id, name: level.name[lang], percent: percentOf(level.percentBp) };

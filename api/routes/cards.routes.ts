@@ -1,26 +1,10 @@
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Core } from '../../core/core.js';
-import type { EntryDoc } from '../../core/ledger/entry.model.js';
 import { DomainError } from '../../core/shared/errors.js';
 import { langOf, presentCard } from '../presenters/card.presenter.js';
 import { cardByPhoneQuery, cardView, historyPage, historyQuery } from '../schemas/card.schema.js';
 import { cardNumberParams, errorResponses, TILL_SECURITY } from '../schemas/common.schema.js';
-
-/** Opaque to the caller: base64url of the last item's place in the card's ledger (a keyset position). */
-function encodeCursor(e: EntryDoc): string {
-  return Buffer.from(JSON.stringify({ seq: e.seq }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(s: string): number {
-  try {
-    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as { seq?: unknown };
-    if (typeof v.seq === 'number' && Number.isSafeInteger(v.seq) && v.seq > 0) return v.seq;
-  } catch {
-    // falls through to the error below
-  }
-  throw new DomainError('validation_failed', 'cursor is not one this API returned');
-}
 
 /**
  * Till look-ups: a card by number or by phone, and its history. `lookupLimit` (built in
@@ -81,11 +65,7 @@ export function cardRoutes(deps: { core: Core; lookupLimit: preHandlerAsyncHookH
       },
       async (req) => {
         const card = await core.cards.resolve(req.params.number);
-        const beforeSeq = req.query.cursor ? decodeCursor(req.query.cursor) : undefined;
-        const rows = await core.ledger.history(card._id, req.query.limit + 1, beforeSeq);
-        const items = rows.slice(0, req.query.limit);
-        const more = rows.length > req.query.limit;
-        const last = items.at(-1);
+        const { items, nextCursor } = await core.history.page(card._id, { limit: req.query.limit, cursor: req.query.cursor });
         return {
           items: items.map((e) => ({
             id: e._id,
@@ -97,7 +77,7 @@ export function cardRoutes(deps: { core: Core; lookupLimit: preHandlerAsyncHookH
             ...(e.ref.receiptId ? { receiptId: e.ref.receiptId } : {}),
             ...(e.ref.refundId ? { refundId: e.ref.refundId } : {}),
           })),
-          nextCursor: more && last ? encodeCursor(last) : null,
+          nextCursor,
         };
       },
     );

@@ -149,20 +149,3 @@ export function contestAdminRoutes(deps: ContestRoutesDeps): FastifyPluginAsyncZ
     );
   };
 }
-
-/**
- * Both halves, for the `/api/v1` scope (after authPlugin): public routes as they are, admin
- * routes under `/admin` behind the admin token.
- */
-export function contestRoutes(deps: ContestRoutesDeps): FastifyPluginAsyncZod {
-  return async (app) => {
-    await app.register(contestPublicRoutes(deps));
-    await app.register(
-      async (adm) => {
-        adm.addHook('onRequest', adm.authenticateAdmin);
-        await adm.register(contestAdminRoutes(deps));
-      },
-      { prefix: '/admin' },
-    );
-  };
-}

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { storeOf } from '../plugins/auth.plugin.js';
-import type { AdminService } from '../services/admin.service.js';
+import type { AdminService } from '../../core/admin/admin.service.js';
 import { ADMIN_SECURITY, errorResponses, TILL_SECURITY } from '../schemas/common.schema.js';
 import { enrolBody, enrolResult } from '../schemas/member.schema.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Core } from '../../core/core.js';
 import { storeOf } from '../plugins/auth.plugin.js';
-import { percentOf } from '../presenters/card.presenter.js';
+import { percentOf } from '../../core/programme/rules.js';
 import { errorResponses, TILL_SECURITY } from '../schemas/common.schema.js';
 import { purchaseBody, purchaseResult, quoteBody, quoteResult, refundBody, refundResult } from '../schemas/purchase.schema.js';
 

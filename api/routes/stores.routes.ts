@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AdminService } from '../services/admin.service.js';
+import type { AdminService } from '../../core/admin/admin.service.js';
 import { createdStore, createStoreBody, storeList } from '../schemas/admin.schema.js';
 import { ADMIN_SECURITY, errorResponses } from '../schemas/common.schema.js';
 

@@ -1,18 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { BotError, type Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sameSecret } from '../../core/shared/secrets.js';
 import { errorBody } from '../plugins/errors.plugin.js';
 
 export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
-
-/** Compared as digests so neither the content nor the length of the secret leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 function isUpdate(body: unknown): body is Update {
   return typeof body === 'object' && body !== null && !Array.isArray(body) && Number.isSafeInteger((body as { update_id?: unknown }).update_id);

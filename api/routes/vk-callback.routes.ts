@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { VkBot } from '../../bots/vk/vk.bot.js';
+import { sameSecret } from '../../core/shared/secrets.js';
 import { errorBody } from '../plugins/errors.plugin.js';
 
 export const VK_CALLBACK_PATH = '/vk/callback';
@@ -12,13 +12,6 @@ export interface VkCallbackDeps {
   secret: string;
   /** The string VK asks the server to return (VK_CONFIRMATION_CODE). */
   confirmation: string;
-}
-
-/** Compared as digests so neither the content nor the length of the secret leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,7 +1,9 @@
 import { memberCard, type FlowContext } from './flow.context.js';
 import type { Reply } from './flow.types.js';
 import { mainMenu } from './menu.js';
-import { escapeHtml, formatDate, percentOf, roublesUp } from './render.js';
+import { percentOf } from '../../core/programme/rules.js';
+import { escapeHtml } from '../../core/shared/html.js';
+import { formatDate, roublesUp } from './render.js';
 
 /** How many expiry dates the balance lists (the nearest ones). */
 const EXPIRY_DATES_SHOWN = 3;

@@ -1,11 +1,14 @@
 import type { AdminContestView } from '../../core/contests/contest.views.js';
+import { mayRunContests } from '../../core/contests/contest.admin.js';
 import { CONTEST_CHANNELS } from '../../core/contests/contest.model.js';
+import type { ContestInvalidReason } from '../../core/contests/contest.service.js';
 import { DomainError } from '../../core/shared/errors.js';
 import type { FlowContext } from './flow.context.js';
 import type { Button, Input, Reply } from './flow.types.js';
 import { helpReplies } from './help.flow.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
-import { escapeHtml, formatDate } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
+import { formatDate } from './render.js';
 
 /**
  * Contests run from the chat by members with the role 'admin':
@@ -18,8 +21,9 @@ import { escapeHtml, formatDate } from './render.js';
 const CONTEST_ID = /^[A-Za-z0-9]{1,64}$/;
 const LIST_LIMIT = 10;
 
+/** Whether this chat's member runs contests: the core's rule. */
 export function isAdmin(ctx: FlowContext): boolean {
-  return ctx.member?.status === 'active' && ctx.member.roles.includes('admin');
+  return mayRunContests(ctx.member);
 }
 
 function commandParts(text: string): { command: string; rest: string } | null {
@@ -36,6 +40,23 @@ export function parseCloses(raw: string): Date | null {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)) return null;
   const d = new Date(raw);
   return Number.isNaN(d.getTime()) ? null : d;
+}
+
+const INVALID_KEYS: Record<ContestInvalidReason, string> = {
+  title_length: 'contests:bot.admin.invalid_reason.title_length',
+  description_length: 'contests:bot.admin.invalid_reason.description_length',
+  prizes_range: 'contests:bot.admin.invalid_reason.prizes_range',
+  channels: 'contests:bot.admin.invalid_reason.channels',
+  date: 'contests:bot.admin.invalid_reason.date',
+  closes_before_opens: 'contests:bot.admin.invalid_reason.closes_before_opens',
+  closes_past: 'contests:bot.admin.invalid_reason.closes_past',
+  min_level: 'contests:bot.admin.invalid_reason.min_level',
+};
+
+function invalidReason(ctx: FlowContext, err: DomainError): string {
+  const reason = err.details.reason;
+  const key = typeof reason === 'string' && reason in INVALID_KEYS ? INVALID_KEYS[reason as ContestInvalidReason] : 'contests:bot.admin.invalid_reason.other';
+  return ctx.t(key, { max: err.details.max });
 }
 
 function adminReply(ctx: FlowContext, text: string, buttons?: Button[][]): Reply {
@@ -57,8 +78,8 @@ async function createReplies(ctx: FlowContext, args: string): Promise<Reply[]> {
   try {
     created = await ctx.deps.core.contests.create({ title, description, prizes: Number(m[2]), channels: [...CONTEST_CHANNELS], closesAt });
   } catch (err) {
-    // The core's message names the field in English: shown as is, to the admin only.
-    if (err instanceof DomainError && err.code === 'validation_failed') return usage(ctx, ctx.t('contests:bot.admin.invalid', { reason: escapeHtml(err.message) }));
+    // The core says why in its details; the admin reads it in their own language.
+    if (err instanceof DomainError && err.code === 'validation_failed') return usage(ctx, ctx.t('contests:bot.admin.invalid', { reason: invalidReason(ctx, err) }));
     throw err;
   }
   const lines = [

@@ -5,7 +5,8 @@ import { contestAdminRoute, isAdmin } from './contest-admin.flow.js';
 import type { FlowContext, Step } from './flow.context.js';
 import type { Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
-import { escapeHtml, formatDate } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
+import { formatDate } from './render.js';
 
 /**
  * Entering a contest from a chat: `start` with the payload `contest_<id>` (a deep link), or the

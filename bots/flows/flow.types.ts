@@ -1,11 +1,12 @@
 import type { Language } from '../../core/i18n/i18n.js';
+import type { ChatChannel } from '../../core/members/identity.js';
 
 /**
  * The contract between channel-agnostic conversation flows and channel adapters
  * (Telegram, VK, the terminal chat). An adapter turns an update into an `Input`, calls
  * `Flows.handle`, and renders the `Reply`s; it holds no rule and no dialogue state.
  */
-export type ChatChannel = 'telegram' | 'vk' | 'console';
+export type { ChatChannel };
 
 export interface Sender {
   channel: ChatChannel;

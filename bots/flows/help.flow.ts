@@ -1,4 +1,4 @@
-import { escapeHtml } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
 import type { FlowContext } from './flow.context.js';
 import type { Reply } from './flow.types.js';
 import { mainMenu } from './menu.js';

@@ -18,21 +18,6 @@ const TYPE_KEYS: Record<EntryType, string> = {
   level: 'bot:history.type.level',
 };
 
-/** Where a page starts: the entries of the card before transition `seq` (the ledger's own order). */
-function encode(seq: number | null): string {
-  return seq === null ? '' : String(seq);
-}
-
-function decode(s: string): number | null {
-  return /^\d{1,12}$/.test(s) ? Number(s) : null;
-}
-
-async function fetchPage(ctx: FlowContext, card: string, beforeSeq: number | null): Promise<{ shown: EntryDoc[]; hasOlder: boolean; next: number | null }> {
-  const fetched = await ctx.deps.core.ledger.history(card, HISTORY_PAGE_SIZE + 1, beforeSeq ?? undefined);
-  const shown = fetched.slice(0, HISTORY_PAGE_SIZE);
-  return { shown, hasOlder: fetched.length > HISTORY_PAGE_SIZE, next: shown.at(-1)?.seq ?? null };
-}
-
 /** "+21", or "−100 / +21" for an entry of several movements (a purchase paid partly with points). */
 function amountOf(ctx: FlowContext, e: EntryDoc): string {
   const moved = e.lines.filter((l) => l.amount !== 0);
@@ -41,19 +26,23 @@ function amountOf(ctx: FlowContext, e: EntryDoc): string {
 
 /**
  * History: the latest movements, HISTORY_PAGE_SIZE a page, with older/newer buttons. The
- * buttons carry the page number; each page's cursor is kept in the dialogue state.
+ * buttons carry the page number; each page's cursor (the core's history pager) is kept in the
+ * dialogue state.
  */
 export async function historyReplies(ctx: FlowContext, arg?: string): Promise<Reply[]> {
   const card = await memberCard(ctx);
+  const { history: pager } = ctx.deps.core;
   const requested = arg !== undefined && /^\d{1,4}$/.test(arg) ? Number(arg) : 0;
   const cursors = ctx.data.history ?? [''];
   // A button from an old message whose page is no longer known starts again from the top.
-  const cursor = requested > 0 && requested < cursors.length ? decode(cursors[requested] ?? '') : null;
+  const known = requested > 0 && requested < cursors.length ? (cursors[requested] ?? '') : '';
+  const cursor = known !== '' && pager.isCursor(known) ? known : null;
   const page = cursor ? requested : 0;
-  const { shown, hasOlder, next } = await fetchPage(ctx, card._id, cursor);
+  const { items: shown, nextCursor } = await pager.page(card._id, { limit: HISTORY_PAGE_SIZE, cursor });
 
   if (shown.length === 0) return [{ text: ctx.t('bot:history.empty'), keyboard: mainMenu(ctx) }];
-  const history = [...cursors.slice(0, page + 1), ...(hasOlder ? [encode(next)] : [])];
+  const hasOlder = nextCursor !== null;
+  const history = [...cursors.slice(0, page + 1), ...(nextCursor ? [nextCursor] : [])];
   await ctx.save('menu', { ...ctx.data, history });
 
   const lines = shown.map((e) =>

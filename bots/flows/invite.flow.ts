@@ -1,7 +1,7 @@
 import { requireMember, type FlowContext, type FlowLinks } from './flow.context.js';
 import type { Reply } from './flow.types.js';
 import { mainMenu } from './menu.js';
-import { escapeHtml } from './render.js';
+import { escapeHtml } from '../../core/shared/html.js';
 
 /** Personal invite links; the payload comes back to the flows as `/start ref_<code>`. */
 export function inviteLinks(links: FlowLinks, code: string): { telegram?: string; vk?: string } {

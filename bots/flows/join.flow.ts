@@ -1,11 +1,11 @@
+import type { ChatChannel } from '../../core/members/identity.js';
+import { MEMBER_NAME_MAX, memberName } from '../../core/members/member-name.js';
 import type { MemberDoc } from '../../core/members/member.model.js';
-import { normalizePhone } from '../../core/members/phone.js';
-import { DomainError } from '../../core/shared/errors.js';
 import { makeContext, type FlowContext, type FlowData } from './flow.context.js';
-import type { ChatChannel, Input, Keyboard, Reply } from './flow.types.js';
+import type { Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu } from './menu.js';
-import { answerCode, needsProof, startProof } from './phone-proof.flow.js';
-import { escapeHtml } from './render.js';
+import { answerCode, chatAccount, proofReplies } from './phone-proof.flow.js';
+import { escapeHtml } from '../../core/shared/html.js';
 
 /**
  * Joining: phone → name → consent → card. Each answer moves the saved step on, so a join
@@ -14,8 +14,6 @@ import { escapeHtml } from './render.js';
  */
 
 const REFERRAL_PAYLOAD = /^ref_([A-Za-z0-9]{4,32})$/;
-/** Same bound as the member's name in the core. */
-const NAME_MAX = 100;
 
 export function contactKeyboard(ctx: FlowContext): Keyboard {
   return { kind: 'contact', label: ctx.t('bot:join.share_phone') };
@@ -76,38 +74,25 @@ async function phoneStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   // A typed number proves nothing where the contact button exists: ask for the button there.
   if (input.kind === 'text' && typesPhone(ctx)) {
     // A code sent for a number typed before comes back here.
-    const answered = needsProof(ctx) ? await answerCode(ctx, input.text, (member) => welcomeBack(ctx, member, member.cardNumber ?? '')) : null;
+    const answered = ctx.deps.core.chatLink.proofRequired(ctx.sender.channel) ? await answerCode(ctx, input.text, (member) => welcomeBack(ctx, member, member.cardNumber ?? '')) : null;
     return answered ?? acceptPhone(ctx, input.text);
   }
   const text = typesPhone(ctx) ? askPhoneText(ctx) : ctx.t('bot:join.press_button', { button: ctx.t('bot:join.share_phone') });
   return [{ text, keyboard: contactKeyboard(ctx) }];
 }
 
+/** A phone already a member's links this chat to that member (after a proof where the core asks one). */
 async function acceptPhone(ctx: FlowContext, raw: string): Promise<Reply[]> {
-  const { core } = ctx.deps;
-  const phone = normalizePhone(raw);
-  if (!phone) throw new DomainError('phone_invalid');
-  const known = await core.members.findByPhone(phone);
-  // Where the number is typed, someone else's number must not open their card: prove it first.
-  if (known) return needsProof(ctx) ? startProof(ctx, known) : linkKnown(ctx, known, phone);
-  await ctx.save('join.name', { ...ctx.data, phone });
-  return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
-}
-
-/**
- * The phone is already a member's (joined at the till or through another chat): this chat is
- * linked to that member; the core issues no second card. The member's consent is on record.
- */
-async function linkKnown(ctx: FlowContext, known: MemberDoc, phone: string): Promise<Reply[]> {
-  const { member, card } = await ctx.deps.core.members.enroll({
-    channel: ctx.sender.channel,
-    identity: ctx.identity,
-    phone,
-    name: known.name,
-    consent: true,
-    language: ctx.lang,
-  });
-  return welcomeBack(ctx, member, card._id);
+  const claim = await ctx.deps.core.chatLink.claimPhone(chatAccount(ctx), raw, ctx.lang);
+  switch (claim.status) {
+    case 'proof':
+      return proofReplies(ctx, claim.proof);
+    case 'linked':
+      return welcomeBack(ctx, claim.member, claim.cardNumber);
+    case 'new':
+      await ctx.save('join.name', { ...ctx.data, phone: claim.phone });
+      return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
+  }
 }
 
 async function welcomeBack(ctx: FlowContext, member: MemberDoc, cardNumber: string): Promise<Reply[]> {
@@ -117,10 +102,8 @@ async function welcomeBack(ctx: FlowContext, member: MemberDoc, cardNumber: stri
 }
 
 async function nameStep(ctx: FlowContext, typed: string): Promise<Reply[]> {
-  const name = typed.replace(/\s+/g, ' ').trim();
-  if (name.length < 1 || name.length > NAME_MAX || name.startsWith('/')) {
-    return [{ text: ctx.t('bot:join.name_invalid', { max: NAME_MAX }), keyboard: { kind: 'remove' } }];
-  }
+  const name = memberName(typed);
+  if (name === null) return [{ text: ctx.t('bot:join.name_invalid', { max: MEMBER_NAME_MAX }), keyboard: { kind: 'remove' } }];
   const settings = await ctx.deps.core.settings.current();
   await ctx.save('join.consent', { ...ctx.data, name, consentVersion: settings.consentTextVersion });
   return [consentPrompt(ctx)];
@@ -152,22 +135,17 @@ async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   }
   const { phone, name, referralCode, consentVersion } = ctx.data;
   if (!phone || !name) return startJoin(ctx, undefined);
-  // Where a number needs proof, enrolling links nothing by itself: a member who took this number
-  // meanwhile (at the till) is not handed to this chat; only a member created here is.
-  const proof = needsProof(ctx);
-  const result = await ctx.deps.core.members.enroll({
-    channel: ctx.sender.channel,
-    ...(proof ? {} : { identity: ctx.identity }),
+  const outcome = await ctx.deps.core.chatLink.join(chatAccount(ctx), {
     phone,
     name,
-    consent: true,
     language: ctx.lang,
     ...(consentVersion ? { consentVersion } : {}),
     ...(referralCode ? { referralCode } : {}),
   });
-  // The phone joined elsewhere meanwhile: this chat is now linked to that member (after proof where needed).
-  if (!result.created) return proof ? startProof(ctx, result.member) : welcomeBack(ctx, result.member, result.card._id);
-  if (proof) await ctx.deps.core.members.linkIdentity(String(result.member._id), ctx.identity);
+  // The phone joined elsewhere meanwhile: this chat is linked to that member (after a proof where the core asks one).
+  if (outcome.status === 'proof') return proofReplies(ctx, outcome.proof);
+  if (outcome.status === 'linked') return welcomeBack(ctx, outcome.member, outcome.cardNumber);
+  const { result } = outcome;
   const m = makeContext(ctx.deps, ctx.sender, { member: result.member, lang: result.member.language, step: null, data: {} });
   await m.save('menu', {});
   const mine = result.bonuses.filter((b) => b.card === result.card._id);

@@ -1,16 +1,13 @@
 import type { DomainEvent } from '../../core/events/event.types.js';
 import type { I18n, Language } from '../../core/i18n/i18n.js';
+import { isInviteeReferral } from '../../core/notifications/notification.audience.js';
 import type { ProgrammeSettings } from '../../core/programme/settings.schema.js';
-import { escapeHtml, percentOf } from './render.js';
+import { percentOf } from '../../core/programme/rules.js';
+import { escapeHtml } from '../../core/shared/html.js';
 
 type PointsChanged = Extract<DomainEvent, { type: 'points.changed' }>;
 type LevelChanged = Extract<DomainEvent, { type: 'level.changed' }>;
 type PhoneVerification = Extract<DomainEvent, { type: 'phone.verification' }>;
-
-/** A referral credit for the friend who joined (the other one goes to the member who invited). */
-export function isInviteeReferral(event: PointsChanged): boolean {
-  return event.data.operation === 'referral' && event.data.role === 'invitee';
-}
 
 type Line = PointsChanged['data']['lines'][number];
 

@@ -2,12 +2,8 @@ import type { Language } from '../../core/i18n/i18n.js';
 
 /**
  * Formatting shared by the flows. Texts are HTML (<b>, <i>, <code>, <a href>): every value that
- * comes from a person (names, typed text) or an admin (level names, links) goes through
- * escapeHtml before it is put into a text.
+ * comes from a person or an admin goes through escapeHtml (core/shared/html.ts) first.
  */
-export function escapeHtml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
 
 const LOCALES: Record<Language, string> = { ru: 'ru-RU', en: 'en-GB' };
 
@@ -25,11 +21,6 @@ export function formatDate(lang: Language, date: Date | string, style: 'long' | 
 /** '+57' / '−100' (a real minus sign), grouped the way the language writes numbers. */
 export function signedNumber(lang: Language, n: number): string {
   return `${n < 0 ? '−' : '+'}${new Intl.NumberFormat(LOCALES[lang]).format(Math.abs(n))}`;
-}
-
-/** Basis points as a percent number for `{{percent, number}}`: 300 → 3, 250 → 2.5. */
-export function percentOf(bp: number): number {
-  return bp / 100;
 }
 
 /** Kopecks as whole roubles, rounded up: what is still to spend is never understated. */

@@ -39,10 +39,14 @@ function clientOptions(config: EnabledTelegramConfig): { client?: { apiRoot: str
   return config.apiRoot ? { client: { apiRoot: config.apiRoot.replace(/\/+$/, '') } } : {};
 }
 
-/** A Bot API client without a bot (for processes that only send, e.g. the notification worker). */
-export function createTelegramApi(config: EnabledTelegramConfig): Api {
+/**
+ * A Bot API client without a bot (for processes that only send, e.g. the notification worker).
+ * `waits: false` leaves 429s and 5xx to the caller: the notification worker puts the job back
+ * rather than wait inside it (telegram.render.ts, telegramSender).
+ */
+export function createTelegramApi(config: EnabledTelegramConfig, opts: { waits?: boolean } = {}): Api {
   const api = new Api(config.token, clientOptions(config).client);
-  installRetry(api);
+  if (opts.waits !== false) installRetry(api);
   return api;
 }
 
@@ -138,7 +142,10 @@ export function createTelegramBot(deps: TelegramBotDeps): Bot {
     const ctx = err.ctx;
     logger.error({ err: err.error, updateId: ctx.update.update_id, chatId: ctx.chat?.id }, 'telegram: update failed');
     if (!deps.i18n || ctx.chat?.type !== 'private') return;
-    const text = deps.i18n.t(deps.i18n.pickLanguage(ctx.from?.language_code), 'telegram:failure');
+    const i18n = deps.i18n;
+    // In the person's saved language when the database still answers, else their Telegram's.
+    const lang = ctx.from ? await flows.languageOf(senderOf(ctx.from)).catch(() => i18n.pickLanguage(ctx.from?.language_code)) : i18n.pickLanguage(undefined);
+    const text = i18n.t(lang, 'telegram:failure');
     await ctx.api.sendMessage(ctx.chat.id, text).catch((e: unknown) => logger.warn({ err: e }, 'telegram: could not report a failure'));
   };
 

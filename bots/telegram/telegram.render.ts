@@ -1,5 +1,6 @@
-import { InputFile, type Api } from 'grammy';
+import { GrammyError, InputFile, type Api } from 'grammy';
 import type { ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove } from 'grammy/types';
+import { DeliveryDeferred, type ChannelSender } from '../../infra/delivery.js';
 import type { Button, Keyboard, Reply } from '../flows/flow.types.js';
 
 /**
@@ -129,7 +130,23 @@ async function renderReply(api: Api, chatId: number | string, reply: Reply, memo
   if (markupSent) memory?.remember(chatId, reply.keyboard);
 }
 
-/** A notification sender for the notify worker: replies to a Telegram user (private chat id = user id). */
-export function telegramSender(api: Api, memory?: KeyboardMemory): (userId: string, replies: Reply[]) => Promise<void> {
-  return (userId, replies) => renderReplies(api, userId, replies, memory);
+/** How long a notice is put back after a Telegram server error (5xx): Telegram names no wait then. */
+const SERVER_ERROR_PAUSE_MS = 3000;
+
+/**
+ * A notification sender for the notify worker: replies to a Telegram user (private chat id =
+ * user id). It never waits: a 429 becomes DeliveryDeferred with Telegram's retry_after (and a
+ * 5xx with a short pause), so the worker puts the job back instead of holding up the queue.
+ * Give it an Api that does not wait out 429s itself (createTelegramApi(config, { waits: false })).
+ */
+export function telegramSender(api: Api, memory?: KeyboardMemory): ChannelSender<Reply[]> {
+  return async (userId, replies) => {
+    try {
+      await renderReplies(api, userId, replies, memory);
+    } catch (err) {
+      if (err instanceof GrammyError && err.error_code === 429) throw new DeliveryDeferred((err.parameters.retry_after ?? 1) * 1000, 'telegram: 429, retry later');
+      if (err instanceof GrammyError && err.error_code >= 500) throw new DeliveryDeferred(SERVER_ERROR_PAUSE_MS, `telegram: ${err.error_code}, retry later`);
+      throw err;
+    }
+  };
 }

@@ -1,15 +1,10 @@
 import { ApiClient } from '@twurple/api';
 import { RefreshingAuthProvider, type AccessToken } from '@twurple/auth';
+import { HelixError, type HelixPort, type TwitchLog } from '../../core/twitch/helix.port.js';
 import type { TwitchAccount, TwitchTokenRepository } from '../../core/twitch/twitch-token.repository.js';
 
 /** The scopes twitch:connect asks for: read and manage channel-point redemptions. */
 export const TWITCH_SCOPES = ['channel:read:redemptions', 'channel:manage:redemptions'] as const;
-
-export interface TwitchLog {
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
-  error(obj: Record<string, unknown>, msg: string): void;
-}
 
 export interface TwitchClient {
   api: ApiClient;
@@ -57,4 +52,42 @@ export async function createTwitchClient(deps: {
   });
   const api = new ApiClient({ authProvider: auth, logger: { minLevel: 'critical' } });
   return { api, auth, broadcaster: { id: account.userId, login: account.login } };
+}
+
+/** twurple's HttpStatusCodeError (of @twurple/api-call) as the port's HelixError; anything else as is. */
+async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const e = err as { statusCode?: unknown; body?: unknown } | null;
+    if (typeof e?.statusCode === 'number') throw new HelixError(e.statusCode, typeof e.body === 'string' ? e.body : '', `${what}: Helix answered ${e.statusCode}`);
+    throw err;
+  }
+}
+
+/** The giveaway's Helix port over twurple (core/twitch/helix.port.ts). */
+export function helixPort(client: TwitchClient): HelixPort {
+  const { api, broadcaster } = client;
+  const channelPoints = api.channelPoints;
+  return {
+    broadcaster,
+    myRewards: () => call('getCustomRewards', async () => (await channelPoints.getCustomRewards(broadcaster.id, true)).map((r) => ({ id: r.id, title: r.title }))),
+    createReward: ({ title, prompt, cost }) =>
+      call('createCustomReward', async () => {
+        const r = await channelPoints.createCustomReward(broadcaster.id, { title, cost, prompt, userInputRequired: true, isEnabled: true, autoFulfill: false });
+        return { id: r.id, title: r.title };
+      }),
+    disableReward: (rewardId) =>
+      call('updateCustomReward', async () => {
+        await channelPoints.updateCustomReward(broadcaster.id, rewardId, { isEnabled: false });
+      }),
+    unfulfilledRedemptions: (rewardId) =>
+      call('getRedemptions', async () =>
+        (await channelPoints.getRedemptionsForBroadcasterPaginated(broadcaster.id, rewardId, 'UNFULFILLED', { newestFirst: false }).getAll()).map((r) => ({ id: r.id, userId: r.userId, userInput: r.userInput })),
+      ),
+    setRedemptionStatus: (rewardId, redemptionId, status) =>
+      call('updateRedemptionStatus', async () => {
+        await channelPoints.updateRedemptionStatusByIds(broadcaster.id, rewardId, [redemptionId], status);
+      }),
+  };
 }

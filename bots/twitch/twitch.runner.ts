@@ -1,30 +1,25 @@
-import type { I18n } from '../../core/i18n/i18n.js';
-import { createTwitchTokenRepository } from '../../core/twitch/twitch-token.repository.js';
-import type { Runtime } from '../../infra/runtime.js';
-import { createTwitchClient } from './twitch.client.js';
-import { createTwitchGiveaway } from './twitch.giveaway.js';
+import type { TwitchConfig } from '../../core/config.js';
+import type { HelixPort } from '../../core/twitch/helix.port.js';
+import type { TwitchTokenRepository } from '../../core/twitch/twitch-token.repository.js';
+import type { Logger } from '../../infra/logger.js';
+import { createTwitchClient, helixPort } from './twitch.client.js';
 
 /**
- * The Twitch part of the bots role: with a client id and a stored broadcaster token, polls
- * channel-point redemptions of twitch contests; otherwise says why it is off.
+ * Twitch at start-up: with a client id and a broadcaster token stored by `npm run
+ * twitch:connect`, the Helix port the worker's giveaway poll uses; otherwise says why it is off.
  */
-export async function startTwitch(rt: Runtime, i18n: I18n): Promise<{ summary: string; stop: () => Promise<void> }> {
-  const cfg = rt.config.twitch;
-  const none = async (): Promise<void> => undefined;
-  if (!cfg.enabled) return { summary: `Twitch: off, ${cfg.reason}`, stop: none };
-  const tokens = createTwitchTokenRepository(rt.mongo);
-  await tokens.init();
-  const log = rt.logger.child({ channel: 'twitch' });
-  const client = await createTwitchClient({ clientId: cfg.clientId, clientSecret: cfg.clientSecret, channel: cfg.channel, tokens, log });
+export async function startTwitchHelix(deps: { config: TwitchConfig; tokens: TwitchTokenRepository; logger: Logger }): Promise<{ summary: string; helix: HelixPort | null; pollMs: number }> {
+  const cfg = deps.config;
+  if (!cfg.enabled) return { summary: `Twitch: off, ${cfg.reason}`, helix: null, pollMs: 0 };
+  const log = deps.logger.child({ channel: 'twitch' });
+  const client = await createTwitchClient({ clientId: cfg.clientId, clientSecret: cfg.clientSecret, channel: cfg.channel, tokens: deps.tokens, log });
   if (!client) {
     const which = cfg.channel ? ` for ${cfg.channel}` : '';
-    return { summary: `Twitch: off, no connected account${which}: run npm run twitch:connect`, stop: none };
+    return { summary: `Twitch: off, no connected account${which}: run npm run twitch:connect`, helix: null, pollMs: 0 };
   }
-  const giveaway = createTwitchGiveaway({ core: rt.core, conn: rt.mongo, client, i18n, log, options: { pollMs: cfg.pollMs } });
-  await giveaway.init();
-  giveaway.start();
   return {
     summary: `Twitch: on (channel-point giveaways on twitch.tv/${client.broadcaster.login}, polling every ${cfg.pollMs} ms)`,
-    stop: () => giveaway.stop(),
+    helix: helixPort(client),
+    pollMs: cfg.pollMs,
   };
 }

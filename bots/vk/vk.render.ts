@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APIError, APIErrorCode, KeyboardBuilder, type VK } from 'vk-io';
+import { DeliveryDeferred, type ChannelSender } from '../../infra/delivery.js';
 import type { Button, Keyboard, Reply } from '../flows/flow.types.js';
 
 /**
@@ -226,12 +227,26 @@ export async function renderReplies(vk: VK, peerId: number, replies: readonly Re
   }
 }
 
-/** A notification sender for the notify worker: replies to a VK user (the dialogue's peer id is the user id). */
-export function vkSender(vk: VK, opts: { flood?: FloodPolicy } = {}): (userId: string, replies: Reply[], deliveryKey?: string) => Promise<void> {
-  return (userId, replies, deliveryKey) =>
-    renderReplies(vk, Number(userId), replies, {
-      // Without a key nothing names the delivery: a fresh id per call (vk-io's own retries still reuse it).
-      key: `notify:${deliveryKey ?? randomUUID()}`,
-      ...(opts.flood ? { flood: opts.flood } : {}),
-    });
+/** How long a notice to a flooded VK user is put back when VK says error 9 (VK names no wait). */
+export const NOTIFY_FLOOD_PAUSE_MS = 5000;
+
+/**
+ * A notification sender for the notify worker: replies to a VK user (the dialogue's peer id is
+ * the user id). It never waits out flood control: the worker runs one job at a time, so it says
+ * "later" (DeliveryDeferred) and the job comes back after the pause. The random_ids derive from
+ * the delivery key, so a message that did go out before the flood is not shown twice.
+ */
+export function vkSender(vk: VK, opts: { floodPauseMs?: number } = {}): ChannelSender<Reply[]> {
+  return async (userId, replies, deliveryKey) => {
+    try {
+      await renderReplies(vk, Number(userId), replies, {
+        // Without a key nothing names the delivery: a fresh id per call (vk-io's own retries still reuse it).
+        key: `notify:${deliveryKey || randomUUID()}`,
+        flood: { retries: 0, waitMs: 0 },
+      });
+    } catch (err) {
+      if (isFloodControl(err)) throw new DeliveryDeferred(opts.floodPauseMs ?? NOTIFY_FLOOD_PAUSE_MS, 'vk: flood control for this user');
+      throw err;
+    }
+  };
 }

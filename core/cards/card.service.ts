@@ -1,11 +1,10 @@
-import type { Connection } from 'mongoose';
-import { memberModels } from '../members/member.model.js';
+import type { CardAliasModel } from '../members/member.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor, nextLevel } from '../programme/rules.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { generateCardNumber, parseCardNumber } from './card-number.js';
-import { cardModel, newCardDoc, type CardDoc } from './card.model.js';
+import { newCardDoc, type CardDoc, type CardModel } from './card.model.js';
 import { insertRaw } from '../shared/mongo.js';
 
 export interface CardView {
@@ -22,9 +21,8 @@ export interface CardView {
 }
 
 /** Cards: issuing numbers, resolving typed numbers (and linked plastic cards), views, blocking. */
-export function createCardService(deps: { conn: Connection; clock?: Clock }) {
-  const Cards = cardModel(deps.conn);
-  const { Aliases } = memberModels(deps.conn);
+export function createCardService(deps: { models: { Cards: CardModel; Aliases: CardAliasModel }; clock?: Clock }) {
+  const { Cards, Aliases } = deps.models;
   const clock = deps.clock ?? systemClock;
 
   function view(c: CardDoc, settings: ProgrammeSettings): CardView {

@@ -29,11 +29,6 @@ export interface DrawEntry {
   masked: string;
 }
 
-export interface DrawnWinner extends DrawEntry {
-  /** 1 for the first entry drawn, 2 for the next… */
-  place: number;
-}
-
 const HEX32 = /^[0-9a-f]{64}$/;
 const SPACE = 2 ** 48;
 

@@ -27,20 +27,6 @@ const INELIGIBLE_KEYS = {
   min_level: 'contests:not_eligible.min_level',
 } as const satisfies Record<IneligibleReason, string>;
 
-/** Texts of a successful entry, a win, and the admin's summaries. */
-export const CONTEST_TEXT_KEYS = {
-  askCard: 'contests:ask_card',
-  entered: 'contests:entered',
-  won: 'contests:won',
-  adminCreated: 'contests:admin.created',
-  adminEntries: 'contests:admin.entries',
-  adminClosed: 'contests:admin.closed',
-  adminDrawn: 'contests:admin.drawn',
-  adminWinner: 'contests:admin.winner',
-  adminNoWinners: 'contests:admin.no_winners',
-  verify: 'contests:verify',
-} as const;
-
 export interface ContestReply {
   key: string;
   /** Interpolation values the text uses; `count` (minutes) for contest_throttled's plural. */

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import type { MemberService } from '../members/member.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
@@ -9,7 +8,7 @@ import { insertRaw } from '../shared/mongo.js';
 import { commitmentOf, sortEntries } from './contest.draw.js';
 import { createContestEntry } from './contest.entry.js';
 import { createContestLifecycle, type ContestOutbox, type LifecycleTimings } from './contest.lifecycle.js';
-import { CONTEST_CHANNELS, contestModels, type ContestChannel, type ContestDoc, type ContestEntryDoc, type ContestWinner } from './contest.model.js';
+import { CONTEST_CHANNELS, type ContestChannel, type ContestModels, type ContestDoc, type ContestEntryDoc, type ContestWinner } from './contest.model.js';
 import { createContestThrottle, silentLog, type ContestLog, type ThrottleLimits } from './contest.throttle.js';
 import { adminView, entriesCsv, publicRecord, type AdminContestView, type PublicContestRecord, type PublicEntryList } from './contest.views.js';
 
@@ -35,12 +34,15 @@ export interface DrawOutcome {
 
 export const MAX_PRIZES = 1000;
 
-function invalid(field: string, message: string): DomainError {
-  return new DomainError('validation_failed', `${field}: ${message}`, { field });
+/** Why a new contest was refused: in the error's details, so an adapter can say it in the admin's language. */
+export type ContestInvalidReason = 'title_length' | 'description_length' | 'prizes_range' | 'channels' | 'date' | 'closes_before_opens' | 'closes_past' | 'min_level';
+
+function invalid(field: string, reason: ContestInvalidReason, message: string, extra: Record<string, unknown> = {}): DomainError {
+  return new DomainError('validation_failed', `${field}: ${message}`, { field, reason, ...extra });
 }
 
 function validDate(d: Date | null | undefined, field: string): void {
-  if (d && Number.isNaN(d.getTime())) throw invalid(field, 'not a valid date');
+  if (d && Number.isNaN(d.getTime())) throw invalid(field, 'date', 'not a valid date');
 }
 
 /**
@@ -49,7 +51,7 @@ function validDate(d: Date | null | undefined, field: string): void {
  * create, watch the live count, close and draw.
  */
 export function createContestService(deps: {
-  conn: Connection;
+  models: ContestModels;
   cards: Pick<CardService, 'resolve'>;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
@@ -59,7 +61,7 @@ export function createContestService(deps: {
   throttle?: ThrottleLimits;
   timings?: Partial<LifecycleTimings>;
 }) {
-  const models = contestModels(deps.conn);
+  const { models } = deps;
   const { Contests, Entries, Accounts, Throttle } = models;
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? silentLog;
@@ -75,24 +77,24 @@ export function createContestService(deps: {
 
   async function validate(input: NewContest, now: Date): Promise<Required<NewContest>> {
     const title = input.title.replace(/\s+/g, ' ').trim();
-    if (title.length < 1 || title.length > 120) throw invalid('title', 'must be 1–120 characters');
+    if (title.length < 1 || title.length > 120) throw invalid('title', 'title_length', 'must be 1–120 characters', { max: 120 });
     const description = (input.description ?? '').trim();
-    if (description.length > 2000) throw invalid('description', 'must be at most 2000 characters');
-    if (!Number.isSafeInteger(input.prizes) || input.prizes < 1 || input.prizes > MAX_PRIZES) throw invalid('prizes', `must be an integer 1–${MAX_PRIZES}`);
+    if (description.length > 2000) throw invalid('description', 'description_length', 'must be at most 2000 characters', { max: 2000 });
+    if (!Number.isSafeInteger(input.prizes) || input.prizes < 1 || input.prizes > MAX_PRIZES) throw invalid('prizes', 'prizes_range', `must be an integer 1–${MAX_PRIZES}`, { max: MAX_PRIZES });
     const channels = [...new Set(input.channels)];
     if (channels.length === 0 || channels.some((ch) => !(CONTEST_CHANNELS as readonly string[]).includes(ch))) {
-      throw invalid('channels', `must be one or more of ${CONTEST_CHANNELS.join(', ')}`);
+      throw invalid('channels', 'channels', `must be one or more of ${CONTEST_CHANNELS.join(', ')}`);
     }
     validDate(input.opensAt, 'opensAt');
     validDate(input.closesAt, 'closesAt');
     validDate(input.joinedBefore, 'joinedBefore');
     const opensAt = input.opensAt ?? now;
-    if (input.closesAt <= opensAt) throw invalid('closesAt', 'must be after opensAt');
-    if (input.closesAt <= now) throw invalid('closesAt', 'must be in the future');
+    if (input.closesAt <= opensAt) throw invalid('closesAt', 'closes_before_opens', 'must be after opensAt');
+    if (input.closesAt <= now) throw invalid('closesAt', 'closes_past', 'must be in the future');
     const minLevel = input.minLevel ?? null;
     if (minLevel !== null) {
       const levels = (await deps.settings()).levels.map((l) => l.id);
-      if (!levels.includes(minLevel)) throw invalid('minLevel', `must be a spend level: ${levels.join(', ')}`);
+      if (!levels.includes(minLevel)) throw invalid('minLevel', 'min_level', `must be a spend level: ${levels.join(', ')}`);
     }
     return { title, description, prizes: input.prizes, channels, opensAt, closesAt: input.closesAt, minLevel, joinedBefore: input.joinedBefore ?? null };
   }

@@ -1,12 +1,8 @@
 import type { Connection } from 'mongoose';
-import { memberModels } from '../members/member.model.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { conversationModel, type ConversationDoc } from './conversation.model.js';
 
 export type ConversationState = Pick<ConversationDoc, 'step' | 'data' | 'language'>;
-
-/** Channel prefixes of identities a chat bot can write to. */
-const CHAT_PREFIXES = ['telegram:', 'vk:', 'console:'] as const;
 
 /**
  * Dialogue state per channel identity. Every write is one single-document upsert: the last
@@ -14,7 +10,6 @@ const CHAT_PREFIXES = ['telegram:', 'vk:', 'console:'] as const;
  */
 export function createConversationRepository(conn: Connection, opts: { clock?: Clock | undefined } = {}) {
   const Conversations = conversationModel(conn);
-  const { Identities } = memberModels(conn);
   const clock = opts.clock ?? systemClock;
 
   return {
@@ -38,15 +33,6 @@ export function createConversationRepository(conn: Connection, opts: { clock?: C
     /** Forgets the dialogue (declined consent, erased member): nothing typed so far is kept. */
     async remove(identity: string): Promise<void> {
       await Conversations.deleteOne({ _id: identity });
-    },
-
-    /**
-     * The chat identities linked to a member, for notifications. Read here because the member
-     * service exposes no list of links; the links themselves stay owned by core/members.
-     */
-    async chatIdentitiesOf(memberId: string): Promise<string[]> {
-      const links = await Identities.find({ memberId }, { _id: 1 }).sort({ _id: 1 }).lean<{ _id: string }[]>();
-      return links.map((l) => l._id).filter((id) => CHAT_PREFIXES.some((p) => id.startsWith(p)));
     },
   };
 }

@@ -63,8 +63,6 @@ export type DomainEvent =
       data: { code: string; channel: string; account: string; expiresAt: string };
     };
 
-export type DomainEventType = DomainEvent['type'];
-
 /**
  * Where core hands events for delivery (the outbox's relay, or straight to the queues): must be
  * idempotent by event id, since a crash between handing over and recording it hands them again.

@@ -21,21 +21,6 @@ export type CardState = Pick<
   | 'refunds'
 >;
 
-export const CARD_STATE_FIELDS = [
-  'balance',
-  'debt',
-  'spentKopecks',
-  'levelId',
-  'manualLevelId',
-  'lots',
-  'earnedTotal',
-  'spentPointsTotal',
-  'expiredTotal',
-  'purchases',
-  'lastPurchaseAt',
-  'refunds',
-] as const satisfies readonly (keyof CardState)[];
-
 export interface PlannedLine extends LineRequest {
   /** For credits: expiry of the lot the points go to, fixed when the entry is written. */
   lotExpiresAt?: Date | null;

@@ -1,4 +1,4 @@
-import { Schema, type Types, type Connection, type Model } from 'mongoose';
+import { Schema, Types, type Connection, type Model } from 'mongoose';
 
 export const CHANNELS = ['telegram', 'vk', 'twitch', 'console', 'till', 'admin'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -108,4 +108,15 @@ export function memberModels(conn: Connection) {
     ReferralCounters:
       (conn.models.ReferralCounter as ReferralCounterModel | undefined) ?? conn.model<ReferralCounterDoc>('ReferralCounter', referralCounterSchema),
   };
+}
+export type MemberModels = ReturnType<typeof memberModels>;
+
+/** A new member id (an ObjectId, so ids sort by creation like every other collection's). */
+export function newMemberId(): Types.ObjectId {
+  return new Types.ObjectId();
+}
+
+/** Whether `id` can be a member id at all (a malformed one finds nobody, without a cast error). */
+export function isMemberId(id: string): boolean {
+  return Types.ObjectId.isValid(id);
 }

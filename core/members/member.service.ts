@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Types, type Connection } from 'mongoose';
 import type { CardDoc } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
@@ -8,7 +7,9 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
-import { memberModels, type Channel, type MemberDoc } from './member.model.js';
+import { isMemberId, newMemberId, type Channel, type MemberDoc, type MemberModels } from './member.model.js';
+import { CHAT_CHANNELS } from './identity.js';
+import { MEMBER_NAME_MAX, memberName } from './member-name.js';
 import { normalizePhone } from './phone.js';
 
 export interface EnrollInput {
@@ -38,17 +39,17 @@ function referralCode(): string {
 }
 
 export function createMemberService(deps: {
-  conn: Connection;
+  models: MemberModels;
   ledger: Ledger;
   cards: CardService;
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
 }) {
-  const { Members, Identities, ReferralCounters } = memberModels(deps.conn);
+  const { Members, Identities, ReferralCounters } = deps.models;
   const clock = deps.clock ?? systemClock;
 
   async function byId(id: string): Promise<MemberDoc | null> {
-    return Types.ObjectId.isValid(id) ? Members.findById(id).lean<MemberDoc>() : null;
+    return isMemberId(id) ? Members.findById(id).lean<MemberDoc>() : null;
   }
 
   async function linkIdentity(memberId: string, identity: string): Promise<void> {
@@ -57,7 +58,7 @@ export function createMemberService(deps: {
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       const owner = await Identities.findById(identity).lean();
-      if (owner?.memberId !== memberId) throw new DomainError('already_exists', 'this account is linked to another member');
+      if (owner?.memberId !== memberId) throw new DomainError('account_linked_elsewhere', 'this account is linked to another member');
     }
   }
 
@@ -148,8 +149,8 @@ export function createMemberService(deps: {
       const phone = normalizePhone(input.phone);
       if (!phone) throw new DomainError('phone_invalid', 'phone number is not valid');
       if (!input.consent) throw new DomainError('consent_required', 'consent to personal data processing is required');
-      const name = input.name.replace(/\s+/g, ' ').trim();
-      if (name.length < 1 || name.length > 100) throw new DomainError('validation_failed', 'name must be 1–100 characters');
+      const name = memberName(input.name);
+      if (name === null) throw new DomainError('validation_failed', `name must be 1–${MEMBER_NAME_MAX} characters and not start with "/"`, { field: 'name' });
       const settings = await deps.settings();
 
       let member = await Members.findOne({ phone }).lean<MemberDoc>();
@@ -158,7 +159,7 @@ export function createMemberService(deps: {
         const referrer = input.referralCode ? await Members.findOne({ referralCode: input.referralCode, status: 'active' }).lean<MemberDoc>() : null;
         const now = clock.now();
         const doc: MemberDoc = {
-          _id: new Types.ObjectId(),
+          _id: newMemberId(),
           phone,
           name,
           language: input.language ?? 'ru',
@@ -210,6 +211,12 @@ export function createMemberService(deps: {
       if (!link) return null;
       const m = await byId(link.memberId);
       return m && m.status !== 'erased' ? m : null;
+    },
+
+    /** The chat identities linked to a member (`telegram:…`, `vk:…`, `console:…`), sorted: where notices and codes go. */
+    async chatIdentitiesOf(memberId: string): Promise<string[]> {
+      const links = await Identities.find({ memberId }, { _id: 1 }).sort({ _id: 1 }).lean<{ _id: string }[]>();
+      return links.map((l) => l._id).filter((id) => CHAT_CHANNELS.some((c) => id.startsWith(`${c}:`)));
     },
 
     async findByReferralCode(code: string): Promise<MemberDoc | null> {

@@ -1,10 +1,10 @@
-import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Connection } from 'mongoose';
-import type { Outbox } from '../events/outbox.js';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import type { Outbox } from '../events/outbox.repository.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { insertRaw } from '../shared/mongo.js';
+import { sameSecret } from '../shared/secrets.js';
 import type { MemberDoc } from './member.model.js';
-import { phoneProofModel, type PhoneProofDoc } from './phone-proof.model.js';
+import type { PhoneProofDoc, PhoneProofModel } from './phone-proof.model.js';
 
 /**
  * Proof that a chat account belongs to the member whose phone it typed, for channels where a
@@ -55,20 +55,14 @@ function hashCode(salt: string, identity: string, code: string): string {
   return createHmac('sha256', salt).update(`${identity}:${code}`).digest('hex');
 }
 
-function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** Digits only: '123 456' and '123-456' are the code 123456. */
 export function normalizeCode(typed: string): string | null {
   const digits = typed.replace(/[\s-]/g, '');
   return /^\d{6}$/.test(digits) ? digits : null;
 }
 
-export function createPhoneProofService(deps: { conn: Connection; outbox: Pick<Outbox, 'add'>; clock?: Clock }) {
-  const Proofs = phoneProofModel(deps.conn);
+export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox: Pick<Outbox, 'add'>; clock?: Clock }) {
+  const { Proofs } = deps;
   const clock = deps.clock ?? systemClock;
 
   async function latestPending(identity: string): Promise<PhoneProofDoc | null> {
@@ -146,7 +140,7 @@ export function createPhoneProofService(deps: { conn: Connection; outbox: Pick<O
         { returnDocument: 'after' },
       ).lean<PhoneProofDoc>();
       if (!counted) return { status: 'locked' };
-      if (code !== null && sameHash(hashCode(proof.salt, identity, code), proof.codeHash)) {
+      if (code !== null && sameSecret(hashCode(proof.salt, identity, code), proof.codeHash)) {
         const used = await Proofs.updateOne({ _id: proof._id, status: 'pending' }, { $set: { status: 'used', usedAt: now } });
         // Another process took this code a moment ago: it is spent.
         return used.modifiedCount === 1 ? { status: 'ok', memberId: proof.memberId, phone: proof.phone } : { status: 'expired' };

@@ -19,6 +19,11 @@ export interface Level {
 
 const BP = 10_000n;
 
+/** Basis points as a percent, for display (`{{percent, number}}`, the till's level view): 300 → 3, 250 → 2.5. */
+export function percentOf(bp: number): number {
+  return bp / 100;
+}
+
 function int(name: string, v: number, min = 0): bigint {
   if (!Number.isSafeInteger(v) || v < min) {
     throw new DomainError('validation_failed', `${name} must be an integer ≥ ${min}, got ${v}`, { field: name });

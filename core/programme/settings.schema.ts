@@ -20,8 +20,6 @@ const localizedName = z.object({ ru: z.string().trim().min(1).max(60), en: z.str
 
 export const spendLevelSchema = z.object({ id: levelId, name: localizedName, percentBp, minSpendKopecks: kopecks });
 export const manualLevelSchema = z.object({ id: levelId, name: localizedName, percentBp });
-export type SpendLevel = z.output<typeof spendLevelSchema>;
-export type ManualLevel = z.output<typeof manualLevelSchema>;
 
 /** Every channel that issues cards; a store's own prefix (cardPrefixes.stores) wins for its till. */
 export const CARD_CHANNELS = ['telegram', 'vk', 'twitch', 'console', 'till', 'admin'] as const;
@@ -113,7 +111,6 @@ export const settingsSchema = z
   });
 
 export type ProgrammeSettings = z.output<typeof settingsSchema>;
-export type ProgrammeSettingsInput = z.input<typeof settingsSchema>;
 
 /** Version 1 of every programme: what a fresh install runs with. Frozen: clone before editing. */
 export const DEFAULT_SETTINGS: ProgrammeSettings = deepFreeze(parseSettings({ version: 1 }));
@@ -133,7 +130,6 @@ export const settingsPatchSchema = z.strictObject({
   rulesUrl: fields.rulesUrl.nullable(),
   consentTextVersion: fields.consentTextVersion.optional(),
 });
-export type SettingsPatch = z.input<typeof settingsPatchSchema>;
 
 function problemsOf(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));

@@ -143,4 +143,3 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
     },
   };
 }
-export type PurchaseService = ReturnType<typeof createPurchaseService>;

@@ -4,16 +4,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-export function fixedClock(start: Date): Clock & { set(d: Date): void; advance(ms: number): void } {
-  let t = start.getTime();
-  return {
-    now: () => new Date(t),
-    set: (d) => {
-      t = d.getTime();
-    },
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'card_already_linked',
   'member_not_found',
   'member_exists',
+  /** A chat account already linked to another member. */
+  'account_linked_elsewhere',
   'phone_invalid',
   'consent_required',
   'insufficient_points',

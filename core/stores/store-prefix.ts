@@ -7,9 +7,18 @@ import { DomainError } from '../shared/errors.js';
  * it. The edit is merged into whatever version won a concurrent edit, never into a stale copy.
  */
 export async function registerStorePrefix(settings: SettingsRepository, storeId: string, prefix: string): Promise<void> {
+  await editStorePrefixes(settings, (stores) => ({ ...stores, [storeId]: prefix }));
+}
+
+/** Takes a store's prefix back (a store whose creation failed after its prefix was registered). */
+export async function unregisterStorePrefix(settings: SettingsRepository, storeId: string): Promise<void> {
+  await editStorePrefixes(settings, (stores) => Object.fromEntries(Object.entries(stores).filter(([id]) => id !== storeId)));
+}
+
+async function editStorePrefixes(settings: SettingsRepository, edit: (stores: Record<string, string>) => Record<string, string>): Promise<void> {
   let base: ProgrammeSettings = await settings.current();
   for (let attempt = 0; ; attempt++) {
-    const stores = { ...base.cardPrefixes.stores, [storeId]: prefix };
+    const stores = edit(base.cardPrefixes.stores);
     try {
       await settings.update({ cardPrefixes: { ...base.cardPrefixes, stores } }, base.version);
       return;

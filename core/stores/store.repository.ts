@@ -29,7 +29,7 @@ export function createStoreRepository(conn: Connection) {
       await Stores.createIndexes();
     },
     /** Inserts a store with a given key hash; a repeated hash becomes DuplicateKeyError. */
-    async insert(input: { name: string; keyHash: string; keyHint: string; cardPrefix?: string | null }): Promise<Store> {
+    async insert(input: { _id?: string; name: string; keyHash: string; keyHint: string; cardPrefix?: string | null }): Promise<Store> {
       const doc = { ...input, cardPrefix: input.cardPrefix ?? null };
       try {
         return toStore(await Stores.create(doc));
@@ -38,10 +38,15 @@ export function createStoreRepository(conn: Connection) {
       }
     },
     /** Creates a store with a fresh random key; the key is returned once and never stored. */
-    async create(name: string, cardPrefix: string | null = null): Promise<{ store: Store; key: string }> {
+    async create(name: string, cardPrefix: string | null = null, id?: string): Promise<{ store: Store; key: string }> {
       const key = `sk_${randomBytes(24).toString('base64url')}`;
-      const store = await this.insert({ name, keyHash: hashKey(key), keyHint: key.slice(0, 7), cardPrefix });
+      const store = await this.insert({ ...(id ? { _id: id } : {}), name, keyHash: hashKey(key), keyHint: key.slice(0, 7), cardPrefix });
       return { store, key };
+    },
+    /** Every store, oldest first (keys are never listed, only their hints). */
+    async list(): Promise<Store[]> {
+      const docs = await Stores.find({}, { name: 1, keyHint: 1, cardPrefix: 1, active: 1 }).sort({ createdAt: 1 }).lean();
+      return docs.map(toStore);
     },
     async findByKey(key: string): Promise<Store | null> {
       const d = await Stores.findOne({ keyHash: hashKey(key), active: true }).lean();

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../shared/html.js';
 import type { PassModel } from './wallet-models.js';
 import { MAX_LOCATIONS, PASS_LANGUAGES, type PassLanguage, type PassState, type SignInput } from './wallet.types.js';
 
@@ -6,10 +7,6 @@ type Field = Record<string, unknown>;
 /** pass.strings escaping: the format is `"key" = "value";`, so quotes, backslashes and newlines are escaped. */
 export function escapeStringsValue(value: string): string {
   return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\r', '').replaceAll('\n', '\\n');
-}
-
-function escapeHtml(s: string): string {
-  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll("'", '&#39;').replaceAll('"', '&quot;');
 }
 
 /** A back field Wallet shows as a tappable link (attributedValue), with the plain URL as its value. */

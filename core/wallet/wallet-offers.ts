@@ -1,9 +1,8 @@
 import { parseCardNumber } from '../cards/card-number.js';
-import { cardModel } from '../cards/card.model.js';
+import type { CardModel } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
-import type { Connection } from 'mongoose';
 import type { WalletModels } from './wallet.model.js';
 import type { OfferTarget } from './wallet.types.js';
 
@@ -17,9 +16,9 @@ const BATCH = 1000;
  * (a member who never added the card to Wallet has nothing to update); they are marked
  * dirty, so the wallet worker refreshes and pushes them at the bounded bulk rate.
  */
-export function createOfferService(deps: { conn: Connection; models: WalletModels; cards: CardService; clock: Clock }) {
+export function createOfferService(deps: { Cards: CardModel; models: WalletModels; cards: CardService; clock: Clock }) {
   const { Passes } = deps.models;
-  const Cards = cardModel(deps.conn);
+  const { Cards } = deps;
 
   async function mark(filter: Record<string, unknown>, offer: { text: string; at: Date }): Promise<number> {
     const r = await Passes.updateMany(filter, { $set: { offer, dirty: true, dirtyAt: offer.at } });
@@ -74,4 +73,3 @@ export function createOfferService(deps: { conn: Connection; models: WalletModel
     },
   };
 }
-export type OfferService = ReturnType<typeof createOfferService>;

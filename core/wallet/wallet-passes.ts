@@ -7,12 +7,12 @@ import { DomainError, isDuplicateKey } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
 import type { PassCache } from './pass-cache.js';
 import { renderSignInput } from './pass-files.js';
-import type { PassGenerator } from './pass-pool.js';
 import { buildPassState, stateHash } from './pass-state.js';
 import { hashToken, tokenMatches, type WalletTokens } from './wallet-tokens.js';
 import { modelFor, type PassModel } from './wallet-models.js';
 import type { TemplateStore } from './wallet-templates.js';
 import type { PassDoc, WalletModels } from './wallet.model.js';
+import type { PassGenerator } from './wallet.types.js';
 
 export interface PassIdentity {
   passTypeId: string;
@@ -177,4 +177,3 @@ export function createPassStore(deps: PassStoreDeps) {
     },
   };
 }
-export type PassStore = ReturnType<typeof createPassStore>;

@@ -83,4 +83,3 @@ export function createRegistry(deps: { models: WalletModels; clock: Clock; passT
     },
   };
 }
-export type Registry = ReturnType<typeof createRegistry>;

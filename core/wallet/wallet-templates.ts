@@ -1,7 +1,7 @@
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
-import { isPng } from './png.js';
+import { logoProblem } from './pass-image.js';
 import { mergeDesigns } from './pass-state.js';
 import { DEFAULT_TEMPLATE } from './wallet-models.js';
 import type { WalletModels } from './wallet.model.js';
@@ -60,9 +60,8 @@ export function createTemplateStore(deps: { models: WalletModels; settings: () =
         throw new DomainError('validation_failed', `Invalid template: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { problems });
       }
       const design = parsed.data;
-      if (design.logoPng && !isPng(Buffer.from(design.logoPng, 'base64'))) {
-        throw new DomainError('validation_failed', 'logoPng must be a PNG image (base64)');
-      }
+      const problem = design.logoPng ? logoProblem(Buffer.from(design.logoPng, 'base64')) : null;
+      if (problem) throw new DomainError('validation_failed', problem, { field: 'logoPng' });
       const now = deps.clock.now();
       const doc = await Templates.findOneAndUpdate(
         { _id: id },

@@ -1,4 +1,5 @@
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { sameSecret } from '../shared/secrets.js';
 
 /**
  * The wallet's secrets, all derived from one server secret (WALLET_LINK_SECRET) with HKDF so
@@ -27,9 +28,7 @@ export function hashToken(token: string): string {
 
 /** Constant-time check of a presented token against a stored sha256. */
 export function tokenMatches(token: string, storedHash: string): boolean {
-  const a = Buffer.from(hashToken(token), 'hex');
-  const b = Buffer.from(storedHash, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameSecret(hashToken(token), storedHash);
 }
 
 export function createWalletTokens(secret: string): WalletTokens {
@@ -48,9 +47,7 @@ export function createWalletTokens(secret: string): WalletTokens {
       const serial = Buffer.from(m[1], 'base64url').toString();
       if (!/^[0-9A-Z]{4,32}$/.test(serial) || Buffer.from(serial).toString('base64url') !== m[1]) return null;
       // Compared as canonical text: base64 has several spellings of the same bytes, a link has one.
-      const expected = Buffer.from(mac(serial).toString('base64url'));
-      const given = Buffer.from(m[2]);
-      return given.length === expected.length && timingSafeEqual(given, expected) ? serial : null;
+      return sameSecret(m[2], mac(serial).toString('base64url')) ? serial : null;
     },
     newSalt: () => randomBytes(16).toString('base64url'),
     authToken(serial, salt) {

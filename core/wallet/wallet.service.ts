@@ -1,4 +1,3 @@
-import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { MemberService } from '../members/member.service.js';
@@ -6,18 +5,20 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { createPassCache } from './pass-cache.js';
-import type { PassGenerator } from './pass-pool.js';
 import { createOfferService } from './wallet-offers.js';
 import { createPassStore } from './wallet-passes.js';
 import { createRegistry } from './wallet-registry.js';
 import { createTemplateStore } from './wallet-templates.js';
 import { createWalletTokens } from './wallet-tokens.js';
 import { loadModels, type PassModel } from './wallet-models.js';
-import { walletModels } from './wallet.model.js';
-import { WALLET_WEB_SERVICE_PATH, type OfferTarget } from './wallet.types.js';
+import type { WalletModels } from './wallet.model.js';
+import type { CardModel } from '../cards/card.model.js';
+import { WALLET_WEB_SERVICE_PATH, type OfferTarget, type PassGenerator } from './wallet.types.js';
 
 export interface WalletDeps {
-  conn: Connection;
+  models: WalletModels;
+  /** The cards collection, for offers addressed to a level or to everyone. */
+  Cards: CardModel;
   cards: CardService;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
@@ -43,7 +44,7 @@ export const PKPASS_TYPE = 'application/vnd.apple.pkpass';
  */
 export function createWallet(deps: WalletDeps) {
   const clock = deps.clock ?? systemClock;
-  const models = walletModels(deps.conn);
+  const { models } = deps;
   const tokens = createWalletTokens(deps.linkSecret);
   const webServiceURL = `${deps.publicUrl}${WALLET_WEB_SERVICE_PATH}`;
   const templates = createTemplateStore({ models, settings: deps.settings, clock });
@@ -62,7 +63,7 @@ export function createWallet(deps: WalletDeps) {
     generator: deps.generator,
   });
   const registry = createRegistry({ models, clock, passTypeId: deps.passTypeId });
-  const offers = createOfferService({ conn: deps.conn, models, cards: deps.cards, clock });
+  const offers = createOfferService({ Cards: deps.Cards, models, cards: deps.cards, clock });
 
   /** The card's pass, signed; only an active card gets one. */
   async function passFile(cardNumber: string): Promise<{ bytes: Buffer; filename: string; serial: string; updatedAt: Date }> {
@@ -104,6 +105,17 @@ export function createWallet(deps: WalletDeps) {
      */
     touch(cardNumbers: string[]): Promise<number> {
       return passes.markDirty(cardNumbers);
+    },
+    /**
+     * The pass message an event brings, when it is news rather than a balance change: a contest
+     * win is told on the winner's pass too (lock screen, and kept on its back), in the member's
+     * language. null: the event shows nothing on the pass.
+     */
+    async passMessageFor(e: { type: string; memberId?: unknown; data?: unknown }): Promise<string | null> {
+      if (e.type !== 'contest.won' || typeof e.memberId !== 'string') return null;
+      const member = await deps.members.byId(e.memberId);
+      const data = e.data as { title?: unknown; place?: unknown } | undefined;
+      return member ? deps.i18n.t(member.language, 'contests:won', { title: data?.title, place: data?.place }) : null;
     },
     /**
      * Sets the offer shown on the back of the target's passes (and as a lock-screen

@@ -103,3 +103,15 @@ export type OfferTarget =
   | { kind: 'cards'; numbers: string[] }
   | { kind: 'level'; levelId: string }
   | { kind: 'all' };
+
+/**
+ * Signs passes (a port: the signing threads of infra/wallet/pass-pool.ts implement it); the web
+ * service and the wallet worker only see this interface.
+ */
+export interface PassGenerator {
+  generate(input: SignInput): Promise<Buffer>;
+  /** Passes signed so far (tests check that a cached state is not signed again). */
+  readonly signed: number;
+  readonly threads: number;
+  close(): Promise<void>;
+}

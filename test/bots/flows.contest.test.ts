@@ -145,6 +145,24 @@ describe('flows: contests', () => {
     expect(await entryIds(id)).toEqual([]);
   });
 
+  it('a contest the core refuses is explained in the admin\'s language, not in the core\'s English', async () => {
+    const ru = sender('telegram', 'ru');
+    await join(env.flows, ru, testPhone(), 'Админ');
+    const en = sender('telegram', 'en');
+    await join(env.flows, en, testPhone(), 'Admin');
+    for (const who of [ru, en]) {
+      const member = (await env.t.core.members.findByIdentity(`telegram:${who.userId}`))!;
+      await env.t.core.members.update(String(member._id), { roles: ['admin'] });
+    }
+    const before = (await env.t.core.contests.list({ limit: 200 })).length;
+    const tooMany = textOf(await say(ru, '/contest_new 2026-03-20 2000 Приз'));
+    expect(tooMany).toContain('Розыгрыш не создан: призов — от 1 до 1000.');
+    expect(tooMany).not.toContain('must be');
+    expect(textOf(await say(ru, '/contest_new 2026-02-01 1 Приз'))).toContain('Розыгрыш не создан: закрытие должно быть позже начала.');
+    expect(textOf(await say(en, `/contest_new 2026-03-20 1 ${'x'.repeat(121)}`))).toContain('The giveaway was not created: the title must be 1 to 120 characters.');
+    expect(await env.t.core.contests.list({ limit: 200 })).toHaveLength(before);
+  });
+
   it('an admin creates a contest from the chat, sees the live count, closes and draws it', async () => {
     const admin = sender('telegram', 'ru');
     await join(env.flows, admin, testPhone(), 'Админ');

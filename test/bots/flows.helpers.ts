@@ -19,8 +19,7 @@ export async function flowsEnv(): Promise<FlowsEnv> {
   const t = await testCore();
   const i18n = await createI18n();
   const make = async (): Promise<FlowsService> => {
-    const f = createFlows({ core: t.core, i18n, conn: t.conn, links: LINKS, policyUrl: POLICY_URL, clock: t.clock });
-    await f.init();
+    const f = createFlows({ core: t.core, i18n, links: LINKS, policyUrl: POLICY_URL });
     return f;
   };
   return { t, i18n, flows: await make(), restart: make, close: () => t.close() };

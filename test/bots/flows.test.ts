@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderError } from '../../bots/flows/errors.render.js';
 import { newMember, testPhone } from '../helpers/core.js';
 import { flowsEnv, inlineButtons, join, keyboardOf, POLICY_URL, ruNumber, sender, textOf, type FlowsEnv } from './flows.helpers.js';
 
@@ -112,6 +113,17 @@ describe('flows: joining', () => {
     expect(String(linked?._id)).toBe(String(existing.member._id));
     expect(await t.conn.collection('cards').countDocuments({ memberId: String(existing.member._id) })).toBe(1);
     expect((await t.core.cards.byNumber(existing.card._id))?.balance).toBe(1000);
+  });
+
+  it('an account already linked to another member is refused with its own code, in the person\'s language', async () => {
+    const who = sender('telegram', 'en');
+    await join(env.flows, who, testPhone(), 'Ann');
+    const other = await newMember(env.t.core);
+    const err: unknown = await env.t.core.members.linkIdentity(String(other.member._id), `telegram:${who.userId}`).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'account_linked_elsewhere' });
+    expect(renderError(env.i18n, 'en', err)?.text).toBe("This account is already linked to another member's card. If that card is yours, please contact the store.");
+    expect(renderError(env.i18n, 'ru', err)?.text).toBe('Этот аккаунт уже привязан к карте другого участника. Если это ваша карта, обратитесь в магазин.');
+    expect((await env.t.core.members.findByIdentity(`telegram:${who.userId}`))?.name).toBe('Ann');
   });
 
   it('continues a join after a restart, on a new flows instance', async () => {

@@ -102,7 +102,7 @@ describe('telegram rendering', () => {
   });
 
   it('the notification sender addresses the user by id', async () => {
-    await telegramSender(api())('3007', [{ text: '+21 балл за покупку' }]);
+    await telegramSender(api())('3007', [{ text: '+21 балл за покупку' }], 'event-1');
     expect(fake.user(3007).lastText()).toBe('+21 балл за покупку');
   });
 });

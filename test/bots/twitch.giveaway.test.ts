@@ -1,17 +1,19 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTwitchClient, type TwitchClient, type TwitchLog } from '../../bots/twitch/twitch.client.js';
-import { createTwitchGiveaway, type TwitchGiveaway } from '../../bots/twitch/twitch.giveaway.js';
-import { startTwitch } from '../../bots/twitch/twitch.runner.js';
+import { createTwitchClient, helixPort, type TwitchClient } from '../../bots/twitch/twitch.client.js';
+import { startTwitchHelix } from '../../bots/twitch/twitch.runner.js';
+import type { TwitchLog } from '../../core/twitch/helix.port.js';
+import type { TwitchGiveaway } from '../../core/twitch/twitch-giveaway.service.js';
 import { twitchModels } from '../../core/twitch/twitch-state.model.js';
 import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../infra/logger.js';
-import type { Runtime } from '../../infra/runtime.js';
+import { startTwitchPoll } from '../../workers/twitch/twitch-poll.job.js';
 import { generateCardNumber } from '../../core/cards/card-number.js';
 import { contestModels } from '../../core/contests/contest.model.js';
 import { createI18n, type I18n } from '../../core/i18n/i18n.js';
-import { createTwitchTokenRepository, type TwitchTokenRepository } from '../../core/twitch/twitch-token.repository.js';
+import type { TwitchTokenRepository } from '../../core/twitch/twitch-token.repository.js';
 import { startFakeHelix, type FakeHelix } from '../fakes/helix.fake.js';
 import { newMember, testCore, type TestCore } from '../helpers/core.js';
+import { testQueues } from '../helpers/env.js';
 
 interface Line {
   level: 'info' | 'warn' | 'error';
@@ -40,9 +42,7 @@ async function client(): Promise<TwitchClient> {
 }
 
 async function giveaway(): Promise<TwitchGiveaway> {
-  const g = createTwitchGiveaway({ core: t.core, conn: t.conn, client: await client(), i18n, log, options: { cost: 10 } });
-  await g.init();
-  return g;
+  return t.core.twitch.giveaway({ helix: helixPort(await client()), i18n, log, options: { cost: 10 } });
 }
 
 async function contest(title = 'Сертификат на 3 000 ₽ в магазине у дома'): Promise<string> {
@@ -69,8 +69,7 @@ beforeAll(async () => {
   fake.addUser({ ...BROADCASTER, broadcasterType: 'affiliate' });
   t = await testCore();
   i18n = await createI18n();
-  tokens = createTwitchTokenRepository(t.conn);
-  await tokens.init();
+  tokens = t.core.twitch.tokens;
 });
 
 afterAll(async () => {
@@ -235,29 +234,31 @@ describe('twitch giveaway', () => {
     expect((await twitchModels(t.conn).Rewards.findById(id).lean())?.retiredAt).not.toBeNull();
   });
 
-  it('start() polls on its own until stop()', async () => {
-    const c = await client();
-    const g = createTwitchGiveaway({ core: t.core, conn: t.conn, client: c, i18n, log, options: { pollMs: 200 } });
-    await g.init();
+  it('the worker\'s job scheduler polls on its own until closed', async () => {
+    const g = t.core.twitch.giveaway({ helix: helixPort(await client()), i18n, log });
     const id = await contest('Loop');
-    g.start();
+    const queues = testQueues();
+    const poll = await startTwitchPoll({ queues, giveaway: g, everyMs: 200, logger: createLogger('silent') });
     try {
       await expect.poll(async () => (await twitchModels(t.conn).Rewards.findById(id).lean())?.rewardId, { timeout: 5000 }).toBeTruthy();
       const rewardId = (await twitchModels(t.conn).Rewards.findById(id).lean())?.rewardId ?? '';
       const red = fake.redeem(rewardId, { userId: nextViewer(), userInput: (await newMember(t.core)).card._id });
       await expect.poll(() => fake.redemptions(rewardId).find((d) => d.id === red.id)?.status, { timeout: 5000 }).toBe('FULFILLED');
     } finally {
-      await g.stop();
+      await poll.close();
+      await queues.close();
     }
   });
 
-  it('the bots role part: off without a client id, off without a stored account, on with one', async () => {
-    const rt = (env: Record<string, string>): Runtime => ({ config: loadConfig(env), mongo: t.conn, core: t.core, logger: createLogger('silent') }) as unknown as Runtime;
-    expect((await startTwitch(rt({}), i18n)).summary).toBe('Twitch: off, no TWITCH_CLIENT_ID');
-    const off = await startTwitch(rt({ TWITCH_CLIENT_ID: fake.clientId, TWITCH_CHANNEL: 'someoneelse' }), i18n);
+  it('at start-up: off without a client id, off without a stored account, on with one', async () => {
+    const start = (env: Record<string, string>) => startTwitchHelix({ config: loadConfig(env).twitch, tokens, logger: createLogger('silent') });
+    expect((await start({})).summary).toBe('Twitch: off, no TWITCH_CLIENT_ID');
+    const off = await start({ TWITCH_CLIENT_ID: fake.clientId, TWITCH_CHANNEL: 'someoneelse' });
     expect(off.summary).toBe('Twitch: off, no connected account for someoneelse: run npm run twitch:connect');
-    const on = await startTwitch(rt({ TWITCH_CLIENT_ID: fake.clientId, TWITCH_CLIENT_SECRET: fake.clientSecret, TWITCH_CHANNEL: BROADCASTER.login, TWITCH_POLL_MS: '1000' }), i18n);
+    expect(off.helix).toBeNull();
+    const on = await start({ TWITCH_CLIENT_ID: fake.clientId, TWITCH_CLIENT_SECRET: fake.clientSecret, TWITCH_CHANNEL: BROADCASTER.login, TWITCH_POLL_MS: '1000' });
     expect(on.summary).toBe(`Twitch: on (channel-point giveaways on twitch.tv/${BROADCASTER.login}, polling every 1000 ms)`);
-    await on.stop();
+    expect(on.helix?.broadcaster).toEqual({ id: BROADCASTER.id, login: BROADCASTER.login });
+    expect(on.pollMs).toBe(1000);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../core/events/event.types.js';
 import { PHONE_PROOF_LIMITS } from '../../core/members/phone-proof.service.js';
-import { domainEventSchema } from '../../workers/notifications/notify.worker.js';
+import { domainEventSchema } from '../../core/events/event.schema.js';
 import { testPhone } from '../helpers/core.js';
 import { flowsEnv, join, sender, textOf, type FlowsEnv } from './flows.helpers.js';
 

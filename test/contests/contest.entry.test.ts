@@ -59,7 +59,6 @@ describe('contest entry', () => {
   });
 
   it('checks eligibility: minimum level (pinned levels count, staff does not) and joined-before date', async () => {
-    const settings = await t.core.settings.current();
     const silver = await t.contest({ minLevel: 'silver' });
     const base = await t.card();
     const staff = await t.card();

@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { expect } from 'vitest';
-import { contestRoutes } from '../../api/routes/contests.routes.js';
+import { contestAdminRoutes, contestPublicRoutes } from '../../api/routes/contests.routes.js';
 import { authPlugin } from '../../api/plugins/auth.plugin.js';
 import { registerErrorHandler } from '../../api/plugins/errors.plugin.js';
+import { contestModels } from '../../core/contests/contest.model.js';
 import { createContestService, type ContestService, type NewContest } from '../../core/contests/contest.service.js';
 import type { ContestLog } from '../../core/contests/contest.throttle.js';
 import { DomainError } from '../../core/shared/errors.js';
@@ -36,7 +37,7 @@ export async function contestTest(): Promise<ContestTest> {
     warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
   };
   const contests = createContestService({
-    conn: t.conn,
+    models: contestModels(t.conn),
     cards: t.core.cards,
     members: t.core.members,
     settings: () => t.core.settings.current(),
@@ -81,7 +82,20 @@ export async function contestApp(t: ContestTest, adminToken: string): Promise<Fa
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
   await app.register(authPlugin, { stores: t.core.stores, adminToken });
-  await app.register(contestRoutes({ contests: t.contests }), { prefix: '/api/v1' });
+  // As api/app.ts registers them: public routes as they are, admin routes under /admin behind the token.
+  await app.register(
+    async (api) => {
+      await api.register(contestPublicRoutes({ contests: t.contests }));
+      await api.register(
+        async (adm) => {
+          adm.addHook('onRequest', adm.authenticateAdmin);
+          await adm.register(contestAdminRoutes({ contests: t.contests }));
+        },
+        { prefix: '/admin' },
+      );
+    },
+    { prefix: '/api/v1' },
+  );
   await app.ready();
   return app;
 }

@@ -7,7 +7,7 @@ import {
   parseSettingsPatch,
   type ProgrammeSettings,
 } from '../../core/programme/settings.schema.js';
-import { fixedClock } from '../../core/shared/clock.js';
+import { fixedClock } from '../helpers/clock.js';
 import { DomainError } from '../../core/shared/errors.js';
 import type { Connection } from '../../infra/mongo.js';
 import { testMongo, uniqueName } from '../helpers/env.js';

@@ -141,7 +141,7 @@ export interface FakeTelegram {
   user(id: number, opts?: FakeUserOptions): FakeUser;
   /** Queue a raw Update (update_id assigned); returns it. */
   pushUpdate(update: Omit<Update, 'update_id'>): Update;
-  /** The next `times` calls of `method` answer 429 with `retry_after` seconds. */
+  /** The next `times` calls of `method` answer 429 with `retry_after` seconds; to a chat, calls before that time has passed answer 429 too. */
   failNext(method: string, times: number, retryAfter: number): void;
   /** The next `times` calls of `method` answer with this error (e.g. 403, 400, 500). */
   failNextWith(method: string, times: number, error: ApiErrorSpec): void;
@@ -882,6 +882,8 @@ class FakeTelegramServer implements FakeTelegram {
   private nextUpdateId = 100_000_001;
   private poll: HeldPoll | null = null;
   private readonly failures = new Map<string, { remaining: number; error: ApiErrorSpec }[]>();
+  /** Per method and chat: no call succeeds before this time (ms), after a 429 with retry_after. */
+  private readonly floodUntil = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
   private readonly callbacks = new Map<string, boolean>(); // id → answered
   private readonly myCommands = new Map<string, BotCommand[]>();
@@ -1185,19 +1187,30 @@ class FakeTelegramServer implements FakeTelegram {
     return { params, encoding };
   }
 
-  private takeFailure(method: string): ApiErrorSpec | undefined {
-    const list = this.failures.get(method.toLowerCase());
+  private takeFailure(method: string, chatId?: unknown): ApiErrorSpec | undefined {
+    const chat = typeof chatId === 'number' || typeof chatId === 'string' ? String(chatId) : undefined;
+    const key = method.toLowerCase();
+    // As Telegram does for a chat: until a 429's retry_after has passed, sending there answers 429 again.
+    const floodKey = chat === undefined ? null : `${key}:${chat}`;
+    const until = floodKey ? (this.floodUntil.get(floodKey) ?? 0) : 0;
+    if (Date.now() < until) {
+      const left = Math.ceil((until - Date.now()) / 1000);
+      return { error_code: 429, description: `Too Many Requests: retry after ${left}`, parameters: { retry_after: left } };
+    }
+    const list = this.failures.get(key);
     const head = list?.[0];
     if (!list || !head) return undefined;
     head.remaining--;
     if (head.remaining <= 0) list.shift();
+    const retryAfter = head.error.parameters?.retry_after;
+    if (floodKey && head.error.error_code === 429 && typeof retryAfter === 'number') this.floodUntil.set(floodKey, Date.now() + retryAfter * 1000);
     return head.error;
   }
 
   /** Runs one API call (HTTP or webhook reply) and records its status. */
   private invoke(method: string, params: Json, call: FakeCall): Answer {
     let answer: Answer;
-    const failure = this.takeFailure(method);
+    const failure = this.takeFailure(method, params.chat_id);
     if (failure) {
       answer = errorAnswer(new ApiError(failure.error_code, failure.description, failure.parameters));
     } else {

@@ -27,7 +27,6 @@ export async function startTestApi(extra: Partial<AppDeps> = {}): Promise<TestAp
     logger: createLogger('silent'),
     health: { checks: {} },
     core,
-    mongo: conn,
     adminToken,
     // High enough for the functional tests; the limit itself is tested on its own app.
     lookupRateLimit: { max: 10_000, timeWindowMs: 60_000 },

@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import { createCore, type Core } from '../../core/core.js';
 import type { LedgerHooks } from '../../core/ledger/ledger.service.js';
-import { fixedClock } from '../../core/shared/clock.js';
+import { fixedClock } from './clock.js';
 import type { Connection } from '../../infra/mongo.js';
 import { testMongo } from './env.js';
 import { recordingSink, type RecordingSink } from './events.js';

@@ -75,3 +75,16 @@ export async function pidsMentioning(needle: string): Promise<number[]> {
   }
   return pids;
 }
+
+/** The exit code, when the process exits within `ms`; the test fails otherwise (a bounded wait, not a clock assert). */
+export async function exitWithin(run: MainRun, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the process did not exit within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([run.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

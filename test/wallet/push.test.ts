@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApnsKey } from '../../core/wallet/wallet-signer.js';
+import { QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createApnsClient } from '../../workers/wallet/apns.client.js';
+import { PASS_UPDATE_ATTEMPTS, PUSH_BACKOFF, PushesPending, WALLET_UPDATES_QUEUE, passUpdateBackoff, passUpdateJobOptions } from '../../workers/wallet/pass-update.job.js';
+import { serverUrls } from '../helpers/env.js';
 import { readZip } from './zip.js';
 import { startWalletFixture, type WalletFixture } from './wallet.fixture.js';
 
@@ -19,7 +23,6 @@ afterAll(async () => {
 });
 
 const pushToken = (): string => randomBytes(32).toString('hex');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function registeredCard(): Promise<{ number: string; token: string; apnsToken: string }> {
   const card = await f.cardWithPass();
@@ -30,17 +33,17 @@ async function registeredCard(): Promise<{ number: string; token: string; apnsTo
 }
 
 function client(extra: { concurrency?: number; now?: () => number } = {}) {
-  return createApnsClient({ host: f.apns.url, ca: f.apns.ca, key: loadApnsKey({ key: f.certs.files.apnsKey }), keyId: f.certs.files.apnsKeyId, teamId: f.certs.signer.teamId, baseDelayMs: 20, ...extra });
+  return createApnsClient({ host: f.apns.url, ca: f.apns.ca, key: loadApnsKey({ key: f.certs.files.apnsKey }), keyId: f.certs.files.apnsKeyId, teamId: f.certs.signer.teamId, ...extra });
 }
 
 describe('wallet pushes', () => {
   it('ten quick accruals give one push, and the pass then shows the final balance', async () => {
     const { number, token, apnsToken } = await registeredCard();
-    const started = Date.now();
     for (let i = 0; i < 10; i++) await f.purchase(number, 10_000);
-    expect(Date.now() - started).toBeLessThan(DEBOUNCE_MS);
+    // All ten landed within the debounce: nothing was pushed yet.
+    expect(f.apns.pushes.filter((p) => p.token === apnsToken)).toHaveLength(0);
     await f.apns.waitForPushes(1, (p) => p.token === apnsToken && p.status === 200);
-    await sleep(DEBOUNCE_MS + 1000);
+    // Until no wallet job waits, is delayed or runs (a bounded poll): no second push comes.
     await f.settle();
     expect(f.apns.pushes.filter((p) => p.token === apnsToken)).toHaveLength(1);
     const r = await f.call('GET', `/passkit/v1/passes/${f.certs.signer.passTypeId}/${number}`, { headers: { authorization: `ApplePass ${token}` } });
@@ -71,23 +74,44 @@ describe('wallet pushes', () => {
     f.apns.unregister(apnsToken, Date.now());
     await f.purchase(number, 10_000);
     await f.apns.waitForPushes(1, (p) => p.token === apnsToken && p.status === 410);
-    for (let i = 0; i < 50 && (await f.wallet.registry.forSerial(number)).length > 0; i++) await sleep(100);
-    expect(await f.wallet.registry.forSerial(number)).toHaveLength(0);
+    await expect.poll(async () => (await f.wallet.registry.forSerial(number)).length, { timeout: 5000 }).toBe(0);
   });
 
-  it('429 and 5xx are retried with backoff until delivered', async () => {
+  it('429 and 5xx are retried by the job (the one retry layer) with backoff until delivered', async () => {
     const { number, apnsToken } = await registeredCard();
     f.apns.failNext(2, 429, 'TooManyRequests', apnsToken);
     f.apns.failNext(1, 503, 'ServiceUnavailable', apnsToken);
-    await f.purchase(number, 10_000);
-    await f.apns.waitForPushes(1, (p) => p.token === apnsToken && p.status === 200);
+    const runs: string[] = [];
+    const connection = new Redis(serverUrls().redisUrl, { maxRetriesPerRequest: null });
+    const events = new QueueEvents(WALLET_UPDATES_QUEUE, { connection, prefix: f.queues.prefix });
+    await events.waitUntilReady();
+    events.on('active', ({ jobId }) => runs.push(jobId));
+    try {
+      await f.purchase(number, 10_000);
+      await f.apns.waitForPushes(1, (p) => p.token === apnsToken && p.status === 200);
+    } finally {
+      await events.close();
+      connection.disconnect();
+    }
     const tries = f.apns.pushes.filter((p) => p.token === apnsToken);
     expect(tries.map((p) => p.status)).toEqual([429, 429, 503, 200]);
-    // Backoff: 20 ms base doubling, with jitter of at most half.
-    expect(tries[3]!.at - tries[0]!.at).toBeGreaterThanOrEqual(10 + 20 + 40 - 5);
+    // Each refusal failed one attempt of the one pass-update job, which BullMQ ran again after its backoff.
+    expect(runs).toHaveLength(4);
+    expect(new Set(runs).size).toBe(1);
+    expect(passUpdateJobOptions(number, 0)).toMatchObject({ attempts: PASS_UPDATE_ATTEMPTS, backoff: { type: PUSH_BACKOFF } });
     // The device is marked pushed right after APNs' 200.
     await f.settle();
     expect((await f.wallet.registry.forSerial(number))[0]?.pushedHash).not.toBeNull();
+  });
+
+  it('the job backoff doubles from its base with jitter, and never comes sooner than APNs asks', () => {
+    const backoff = passUpdateBackoff(1000);
+    for (const [made, low, high] of [[1, 500, 1000], [2, 1000, 2000], [3, 2000, 4000]] as const) {
+      const d = backoff(made, PUSH_BACKOFF);
+      expect(d).toBeGreaterThanOrEqual(low);
+      expect(d).toBeLessThanOrEqual(high);
+    }
+    expect(backoff(1, PUSH_BACKOFF, new PushesPending(1, 9000, '7012'))).toBeGreaterThanOrEqual(9000);
   });
 
   it('keeps one HTTP/2 session and at most `concurrency` pushes in flight', async () => {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../core/config.js';
-import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../core/wallet/wallet-dev-certs.js';
-import { resolveWalletSetup } from '../../core/wallet/wallet-setup.js';
+import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../infra/wallet/wallet-dev-certs.js';
+import { resolveWalletSetup } from '../../infra/wallet/wallet-setup.js';
 import { loadApnsKey, loadWalletSigner, WalletCertificateError } from '../../core/wallet/wallet-signer.js';
 import { createWalletTokens, hashToken, tokenMatches } from '../../core/wallet/wallet-tokens.js';
 

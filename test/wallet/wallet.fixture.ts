@@ -11,10 +11,10 @@ import { walletRoutes } from '../../api/routes/wallet.routes.js';
 import { createCore, type Core } from '../../core/core.js';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../../core/events/event.types.js';
 import { createI18n } from '../../core/i18n/i18n.js';
-import { createPassPool, type PassGenerator } from '../../core/wallet/pass-pool.js';
-import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../core/wallet/wallet-dev-certs.js';
+import { createPassPool, type PassGenerator } from '../../infra/wallet/pass-pool.js';
+import { createDevWalletCertificates, devCredentials, type DevWalletFiles } from '../../infra/wallet/wallet-dev-certs.js';
 import { loadApnsKey, loadWalletSigner, type WalletSigner } from '../../core/wallet/wallet-signer.js';
-import { createWallet, type Wallet } from '../../core/wallet/wallet.service.js';
+import type { Wallet } from '../../core/wallet/wallet.service.js';
 import { createLogger } from '../../infra/logger.js';
 import type { Connection } from '../../infra/mongo.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
@@ -66,7 +66,7 @@ export interface WalletFixture {
  * pool, the outbox relay and the wallet workers, the real APNs client and a fake APNs.
  */
 export async function startWalletFixture(
-  opts: { debounceMs?: number; pushRate?: number; apnsOptions?: { maxAttempts?: number; baseDelayMs?: number }; messageFor?: WalletWorkerDeps['messageFor'] } = {},
+  opts: { debounceMs?: number; pushRate?: number; messageFor?: WalletWorkerDeps['messageFor'] } = {},
 ): Promise<WalletFixture> {
   const conn = await testMongo();
   const queues = testQueues();
@@ -76,11 +76,7 @@ export async function startWalletFixture(
   await core.init();
   const certs = await testCertificates();
   const generator = createPassPool({ pem: certs.signer.pem, threads: 1 });
-  const wallet = createWallet({
-    conn,
-    cards: core.cards,
-    members: core.members,
-    settings: () => core.settings.current(),
+  const wallet = core.createWallet({
     i18n: await createI18n(),
     passTypeId: certs.signer.passTypeId,
     teamId: certs.signer.teamId,
@@ -91,7 +87,7 @@ export async function startWalletFixture(
   });
   await wallet.init();
   const adminToken = randomBytes(24).toString('base64url');
-  const app = await buildApp({ logger: createLogger('silent'), health: { checks: {} }, core, mongo: conn, adminToken, lookupRateLimit: { max: 10_000, timeWindowMs: 60_000 } });
+  const app = await buildApp({ logger: createLogger('silent'), health: { checks: {} }, core, adminToken, lookupRateLimit: { max: 10_000, timeWindowMs: 60_000 } });
   // What api/app.ts does once wired (see the wallet report): public download, web service, admin routes.
   await app.register(walletRoutes({ wallet }));
   await app.register(passkitRoutes({ wallet }), { prefix: PASSKIT_PREFIX });
@@ -112,8 +108,6 @@ export async function startWalletFixture(
     key: apnsKey,
     keyId: certs.files.apnsKeyId,
     teamId: certs.signer.teamId,
-    baseDelayMs: opts.apnsOptions?.baseDelayMs ?? 20,
-    maxAttempts: opts.apnsOptions?.maxAttempts ?? 5,
   });
   const logger = createLogger(process.env.FIXTURE_LOG ?? 'silent');
   const relay = startOutboxRelay({ outbox: core.outbox, sink, logger, busyMs: 20, idleMs: 100 });
@@ -126,6 +120,8 @@ export async function startWalletFixture(
     pushRate: opts.pushRate ?? 100,
     sweepEveryMs: 200,
     prewarm: true,
+    // The job's retries (the one retry layer of pushes), quick in tests.
+    retryDelayMs: 20,
     ...(opts.messageFor ? { messageFor: opts.messageFor } : {}),
   });
 

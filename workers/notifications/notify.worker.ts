@@ -1,81 +1,30 @@
-import { UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { z } from 'zod';
+import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { domainEventSchema } from '../../core/events/event.schema.js';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../../core/events/event.types.js';
-import { ENTRY_TYPES, LINE_KINDS } from '../../core/ledger/ledger.types.js';
+import { DeliveryDeferred, type ChannelSender } from '../../infra/delivery.js';
 import type { Logger } from '../../infra/logger.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
 import type { Redis } from '../../infra/redis.js';
-import type { ChatChannel, Reply } from '../../bots/flows/flow.types.js';
-import type { Notification } from '../../bots/flows/flows.service.js';
 
-export type { Notification };
-
-/** `deliveryKey` names what is delivered (the event id), for channels that dedupe sends by it (VK's random_id). */
-export type ChannelSender = (userId: string, replies: Reply[], deliveryKey?: string) => Promise<void>;
-export type Senders = Partial<Record<ChatChannel, ChannelSender>>;
+/** One chat to tell, and what to send there (the channels' own message type). */
+export interface Notification<M> {
+  channel: string;
+  userId: string;
+  replies: M;
+}
 
 /** How long a delivery is remembered: longer than any retry or relay replay of the event. */
 export const NOTIFIED_TTL_SECONDS = 7 * 24 * 3600;
+/** A chat still flooded after this many put-backs of the job is given up for this event. */
+const MAX_DEFERRALS = 8;
+/** The longest a job is put back at once, whatever a channel asks. */
+const MAX_DEFER_MS = 5 * 60_000;
 
-const base = { id: z.string().min(1), at: z.string().min(1), card: z.string().min(1), memberId: z.string().nullable() };
-
-/** The job payload, validated again here: the queue is a boundary like any other. */
-export const domainEventSchema = z.discriminatedUnion('type', [
-  z.object({
-    ...base,
-    type: z.literal('points.changed'),
-    data: z.object({
-      entryId: z.string(),
-      seq: z.int().min(1),
-      operation: z.enum(ENTRY_TYPES),
-      role: z.enum(['referrer', 'invitee']).optional(),
-      lines: z.array(z.object({ kind: z.enum(LINE_KINDS), points: z.int(), amount: z.int() })),
-      amount: z.int(),
-      balance: z.int(),
-      shortfall: z.int(),
-      spendDeltaKopecks: z.int(),
-      levelFrom: z.string(),
-      levelTo: z.string(),
-      counters: z.object({
-        purchases: z.int(),
-        spentKopecks: z.int(),
-        lastPurchaseAt: z.string().nullable(),
-        earned: z.int(),
-        redeemed: z.int(),
-        expired: z.int(),
-      }),
-      ref: z.object({
-        storeId: z.string().optional(),
-        receiptId: z.string().optional(),
-        refundId: z.string().optional(),
-        memberId: z.string().optional(),
-        reason: z.string().optional(),
-        author: z.string().optional(),
-        totalKopecks: z.int().optional(),
-      }),
-    }),
-  }),
-  z.object({ ...base, type: z.literal('level.changed'), data: z.object({ from: z.string(), to: z.string(), manual: z.boolean() }) }),
-  z.object({
-    ...base,
-    type: z.literal('contest.won'),
-    data: z.object({ contestId: z.string(), title: z.string(), place: z.int(), channel: z.string(), account: z.string() }),
-  }),
-  z.object({
-    ...base,
-    type: z.literal('phone.verification'),
-    data: z.object({ code: z.string().regex(/^\d{6}$/), channel: z.string().min(1), account: z.string().min(1), expiresAt: z.string().min(1) }),
-  }),
-]) satisfies z.ZodType<DomainEvent>;
-
-/** Fails to compile when DomainEvent gains a type this schema does not know: add its schema above. */
-type UnvalidatedEventType = Exclude<DomainEvent['type'], z.infer<typeof domainEventSchema>['type']>;
-export const EVERY_EVENT_TYPE_VALIDATED: [UnvalidatedEventType] extends [never] ? true : UnvalidatedEventType = true;
-
-export interface NotifyWorkerDeps {
+export interface NotifyWorkerDeps<M> {
   queues: QueueFactory;
-  flows: { notification(event: DomainEvent): Promise<Notification[]> };
-  senders: Senders;
+  /** The chat channels' rendering: who is told is the core's answer (core.notifications), the words the flows'. */
+  flows: { notification(event: DomainEvent): Promise<Notification<M>[]> };
+  senders: Partial<Record<string, ChannelSender<M>>>;
   /** A command connection (not the worker's blocking one) for the delivery guards. */
   redis: Redis;
   logger: Logger;
@@ -101,34 +50,60 @@ export function notifiedKey(prefix: string, eventId: string, identity: string): 
  * a crash (or a send that fails) after the SET loses that one notice rather than sending it
  * twice: a member told twice "+177 points" would think they got them twice, one notice
  * missing costs nothing (the balance is in the bot and the wallet).
+ *
+ * Never waits inside a job: the worker runs one job at a time (order per member), so a wait
+ * for one flooded chat would hold up every notice behind it. A sender that is told "not now"
+ * (DeliveryDeferred) gives its guard back, and the job is put back into the queue with that
+ * delay (BullMQ's moveToDelayed); the next jobs go out meanwhile, and on its return the chats
+ * already served find their guards and are skipped.
  */
-export function startNotifyWorker(deps: NotifyWorkerDeps): { worker: Worker<DomainEvent>; close(): Promise<void> } {
+export function startNotifyWorker<M>(deps: NotifyWorkerDeps<M>): { worker: Worker<DomainEvent>; close(): Promise<void> } {
   const { flows, senders, redis, logger } = deps;
   const prefix = deps.queues.prefix;
 
-  const deliver = async (event: DomainEvent, n: Notification): Promise<'sent' | 'duplicate' | 'no-channel' | 'failed'> => {
+  type Delivery = 'sent' | 'duplicate' | 'no-channel' | 'failed' | { deferMs: number };
+
+  const deliver = async (event: DomainEvent, n: Notification<M>, deferrals: number): Promise<Delivery> => {
     const send = senders[n.channel];
     if (!send) return 'no-channel';
     const identity = `${n.channel}:${n.userId}`;
-    const taken = await redis.set(notifiedKey(prefix, event.id, identity), '1', 'EX', NOTIFIED_TTL_SECONDS, 'NX');
+    const key = notifiedKey(prefix, event.id, identity);
+    const taken = await redis.set(key, '1', 'EX', NOTIFIED_TTL_SECONDS, 'NX');
     if (taken !== 'OK') return 'duplicate';
     try {
       await send(n.userId, n.replies, event.id);
       return 'sent';
     } catch (err) {
-      // Not retried (see above): a blocked bot (403) or a message Telegram refused stays undelivered.
+      if (err instanceof DeliveryDeferred && deferrals < MAX_DEFERRALS) {
+        // Nothing reached the chat: the guard goes back, so the job's next run sends it.
+        await redis.del(key);
+        return { deferMs: Math.min(MAX_DEFER_MS, Math.max(1, err.retryAfterMs)) };
+      }
+      // Not retried (see above): a blocked bot (403) or a message the channel refused stays undelivered.
       logger.warn({ err, eventId: event.id, identity }, 'notification not delivered');
       return 'failed';
     }
   };
 
-  const processor = async (job: Job<DomainEvent>): Promise<{ sent: number; skipped: number }> => {
+  const processor = async (job: Job<DomainEvent>, token?: string): Promise<{ sent: number; skipped: number }> => {
     const parsed = domainEventSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid domain event payload: ${parsed.error.message}`);
     const event: DomainEvent = parsed.data;
     const notifications = await flows.notification(event);
+    // Runs of this job so far that ended in a put-back (the first run is not one).
+    const deferrals = Math.max(0, job.attemptsStarted - 1 - job.attemptsMade);
     let sent = 0;
-    for (const n of notifications) if ((await deliver(event, n)) === 'sent') sent++;
+    let deferMs = 0;
+    for (const n of notifications) {
+      const r = await deliver(event, n, deferrals);
+      if (r === 'sent') sent++;
+      else if (typeof r === 'object') deferMs = Math.max(deferMs, r.deferMs);
+    }
+    if (deferMs > 0 && token) {
+      logger.info({ eventId: event.id, deferMs, deferrals: deferrals + 1 }, 'notification put back: a chat asked to wait');
+      await job.moveToDelayed(Date.now() + deferMs, token);
+      throw new DelayedError();
+    }
     return { sent, skipped: notifications.length - sent };
   };
 

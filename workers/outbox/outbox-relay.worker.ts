@@ -1,5 +1,5 @@
 import type { EventSink } from '../../core/events/event.types.js';
-import type { Outbox } from '../../core/events/outbox.js';
+import type { Outbox } from '../../core/events/outbox.repository.js';
 import type { Logger } from '../../infra/logger.js';
 
 /**

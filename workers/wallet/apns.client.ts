@@ -4,8 +4,10 @@ import { createProviderToken } from './apns.jwt.js';
 
 /**
  * A small APNs client for Wallet pass pushes: HTTP/2 with token auth, one persistent session
- * (reopened when APNs closes it), at most `concurrency` pushes in flight, and retries with
- * exponential backoff and jitter on 429, 5xx and network errors.
+ * (reopened when APNs closes it), at most `concurrency` pushes in flight. One attempt per push:
+ * what to do with a 429, a 5xx or a network error is the pass-update job's call (its BullMQ
+ * attempts and backoff are the one retry layer). Only an expired provider token is renewed and
+ * the push sent again at once, since that is our credential, not APNs' state.
  *
  * Why not @parse/node-apn: it writes no body when the payload is `{}` (its issue #219), and
  * Wallet wants exactly `{}`; its retries also ignore Retry-After (it reads the header with the
@@ -20,9 +22,6 @@ export interface ApnsClientOptions {
   /** Extra trusted CA (a fake APNs in tests); production trusts the system roots. */
   ca?: string | Buffer | undefined;
   concurrency?: number;
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
   requestTimeoutMs?: number;
   now?: () => number;
 }
@@ -34,7 +33,8 @@ export interface PushResult {
   apnsId?: string | undefined;
   /** With 410: when APNs learned the token was gone (ms). */
   timestamp?: number | undefined;
-  attempts: number;
+  /** With 429/503: how long APNs asked us to wait (Retry-After), when it said. */
+  retryAfterMs?: number | undefined;
 }
 
 export interface ApnsClient {
@@ -52,13 +52,8 @@ interface Attempt {
   retryAfterMs?: number | undefined;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export function createApnsClient(opts: ApnsClientOptions): ApnsClient {
   const limit = opts.concurrency ?? 100;
-  const maxAttempts = opts.maxAttempts ?? 5;
-  const baseDelay = opts.baseDelayMs ?? 250;
-  const maxDelay = opts.maxDelayMs ?? 30_000;
   const timeoutMs = opts.requestTimeoutMs ?? 10_000;
   const token = createProviderToken({ key: opts.key, keyId: opts.keyId, teamId: opts.teamId, ...(opts.now ? { now: opts.now } : {}) });
   let session: ClientHttp2Session | null = null;
@@ -145,28 +140,21 @@ export function createApnsClient(opts: ApnsClientOptions): ApnsClient {
       return opened;
     },
     async push(deviceToken, topic) {
-      let renewed = false;
-      for (let attempt = 1; ; attempt++) {
-        if (closed) return { status: 0, reason: 'client closed', attempts: attempt - 1 };
+      const attempt = async (): Promise<Attempt> => {
         await acquire();
-        let r: Attempt;
         try {
-          r = await once(deviceToken, topic);
+          return await once(deviceToken, topic);
         } finally {
           release();
         }
-        if (r.status === 403 && r.reason === 'ExpiredProviderToken' && !renewed) {
-          token.renew();
-          renewed = true;
-          continue;
-        }
-        const retryable = r.status === 0 || r.status === 429 || r.status >= 500;
-        if (!retryable || attempt >= maxAttempts) {
-          return { status: r.status, reason: r.reason, apnsId: r.apnsId, timestamp: r.timestamp, attempts: attempt };
-        }
-        const backoff = Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-        await sleep(Math.max(backoff, r.retryAfterMs ?? 0));
+      };
+      if (closed) return { status: 0, reason: 'client closed' };
+      let r = await attempt();
+      if (r.status === 403 && r.reason === 'ExpiredProviderToken' && !closed) {
+        token.renew();
+        r = await attempt();
       }
+      return { status: r.status, reason: r.reason, apnsId: r.apnsId, timestamp: r.timestamp, retryAfterMs: r.retryAfterMs };
     },
     async close() {
       closed = true;

@@ -22,10 +22,40 @@ export function passUpdateJobOptions(serial: string, delayMs: number): JobsOptio
   return {
     delay: delayMs,
     deduplication: { id: `pass-${serial}`, keepLastIfActive: true },
-    attempts: 8,
-    backoff: { type: 'exponential', delay: 1000 },
+    attempts: PASS_UPDATE_ATTEMPTS,
+    backoff: { type: PUSH_BACKOFF },
     removeOnComplete: true,
     removeOnFail: 1000,
+  };
+}
+
+/** The one retry layer of pushes: a job's attempts (the APNs client tries each push once). */
+export const PASS_UPDATE_ATTEMPTS = 8;
+/** The backoff type of pass-update jobs, computed by passUpdateBackoff (the worker's backoffStrategy). */
+export const PUSH_BACKOFF = 'apns';
+
+/** Pushes APNs did not take for now (429, 5xx, no answer): the job fails this attempt and BullMQ retries it. */
+export class PushesPending extends Error {
+  constructor(
+    readonly count: number,
+    /** The longest Retry-After APNs gave, if any. */
+    readonly retryAfterMs: number,
+    serial: string,
+  ) {
+    super(`wallet: ${count} push(es) for ${serial} not taken by APNs yet; the job retries them`);
+    this.name = 'PushesPending';
+  }
+}
+
+/**
+ * Delay before attempt n+1: exponential from `baseMs` (1 s, 2 s, 4 s … by default), with
+ * jitter so a burst of failed jobs does not come back at once, and never sooner than APNs'
+ * own Retry-After.
+ */
+export function passUpdateBackoff(baseMs: number): (attemptsMade: number, type?: string, err?: Error) => number {
+  return (attemptsMade, _type, err) => {
+    const exp = Math.min(5 * 60_000, baseMs * 2 ** Math.max(0, attemptsMade - 1)) * (0.5 + Math.random() / 2);
+    return Math.round(Math.max(exp, err instanceof PushesPending ? err.retryAfterMs : 0));
   };
 }
 
@@ -49,8 +79,8 @@ const CONFIG_REASONS = new Set(['InvalidProviderToken', 'MissingProviderToken', 
 /**
  * Refreshes a pass and pushes its new state to each registered device once. A device is
  * marked with the state it was pushed, so a retried job pushes only the ones it missed.
- * 410 Unregistered removes the registrations of that push token; 429/5xx were already
- * retried with backoff by the client, what still fails makes the job retry later.
+ * 410 Unregistered removes the registrations of that push token; a 429, 5xx or no answer
+ * fails the attempt (PushesPending) and the job is retried with backoff.
  */
 export async function runPassUpdate(deps: PassUpdateDeps, payload: PassUpdatePayload): Promise<PassUpdateResult> {
   const { wallet, apns, logger } = deps;
@@ -76,10 +106,14 @@ export async function runPassUpdate(deps: PassUpdateDeps, payload: PassUpdatePay
   const done: string[] = [];
   let removed = 0;
   let retry = 0;
+  let retryAfterMs = 0;
   for (const { reg, r } of results) {
     if (r.status === 200) done.push(reg._id);
     else if (r.status === 410) removed += await wallet.registry.removePushToken(reg.pushToken, r.timestamp ? new Date(r.timestamp) : undefined);
-    else if (r.status === 0 || r.status === 429 || r.status >= 500) retry++;
+    else if (r.status === 0 || r.status === 429 || r.status >= 500) {
+      retry++;
+      retryAfterMs = Math.max(retryAfterMs, r.retryAfterMs ?? 0);
+    }
     else if (CONFIG_REASONS.has(r.reason ?? '')) throw new Error(`APNs refused our credentials: ${r.status} ${r.reason ?? ''} (check APNS_KEY, APNS_KEY_ID, WALLET_TEAM_ID, WALLET_PASS_TYPE_ID)`);
     else {
       // A token APNs will never take (BadDeviceToken …): do not push it this state again.
@@ -88,6 +122,6 @@ export async function runPassUpdate(deps: PassUpdateDeps, payload: PassUpdatePay
     }
   }
   await wallet.registry.markPushed(done, hash);
-  if (retry > 0) throw new Error(`wallet: ${retry} push(es) for ${doc._id} still failing after retries; the job retries them`);
+  if (retry > 0) throw new PushesPending(retry, retryAfterMs, doc._id);
   return { changed, pushed: done.length, removed };
 }

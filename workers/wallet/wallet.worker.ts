@@ -1,16 +1,14 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { z } from 'zod';
-import { DOMAIN_EVENTS_QUEUE } from '../../core/events/event.types.js';
+import { domainEventSchema } from '../../core/events/event.schema.js';
+import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../../core/events/event.types.js';
 import type { Wallet } from '../../core/wallet/wallet.service.js';
 import type { Logger } from '../../infra/logger.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
 import type { ApnsClient } from './apns.client.js';
-import { PASS_UPDATE_JOB, WALLET_UPDATES_QUEUE, passUpdateJobOptions, passUpdatePayload, runPassUpdate, type PassUpdatePayload, type PassUpdateResult } from './pass-update.job.js';
+import { PASS_UPDATE_JOB, WALLET_UPDATES_QUEUE, passUpdateBackoff, passUpdateJobOptions, passUpdatePayload, runPassUpdate, type PassUpdatePayload, type PassUpdateResult } from './pass-update.job.js';
 
 export const WALLET_SWEEP_QUEUE = 'wallet-sweep';
 
-/** The part of a domain event the wallet reads; other event types pass through untouched. */
-const walletEvent = z.looseObject({ id: z.string(), type: z.string(), card: z.string().min(1) });
 /** Events that change what a pass shows. */
 const PASS_EVENTS = new Set(['points.changed', 'level.changed']);
 
@@ -29,11 +27,13 @@ export interface WalletWorkerDeps {
   sweepEveryMs?: number;
   /** Sign each new state before pushing (needs the wallet's generator). */
   prewarm?: boolean;
+  /** First delay of a pass-update job's retries (doubling after); default 1 s. */
+  retryDelayMs?: number;
   /**
    * The pass message for an event that is news rather than a balance change (a contest win):
    * shown on the lock screen and kept on the back of the pass. null: nothing to show.
    */
-  messageFor?: (event: { type: string; card: string; memberId?: unknown; data?: unknown }) => Promise<string | null>;
+  messageFor?: (event: DomainEvent) => Promise<string | null>;
 }
 
 export interface WalletWorkers {
@@ -65,7 +65,7 @@ export function startWalletWorkers(deps: WalletWorkerDeps): WalletWorkers {
   const events = queues.worker(
     deps.eventsQueue ?? DOMAIN_EVENTS_QUEUE,
     async (job: Job) => {
-      const parsed = walletEvent.safeParse(job.data);
+      const parsed = domainEventSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`invalid domain event payload: ${parsed.error.message}`);
       const e = parsed.data;
       const message = deps.messageFor && !PASS_EVENTS.has(e.type) ? await deps.messageFor(e) : null;
@@ -89,7 +89,7 @@ export function startWalletWorkers(deps: WalletWorkerDeps): WalletWorkers {
       if (!parsed.success) throw new UnrecoverableError(`invalid pass-update payload: ${parsed.error.message}`);
       return runPassUpdate({ wallet, apns: deps.apns, logger, prewarm: deps.prewarm ?? false }, parsed.data);
     },
-    { concurrency: deps.concurrency ?? 8 },
+    { concurrency: deps.concurrency ?? 8, settings: { backoffStrategy: passUpdateBackoff(deps.retryDelayMs ?? 1000) } },
   );
 
   async function sweep(): Promise<number> {

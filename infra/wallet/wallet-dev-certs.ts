@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { WalletCredentials } from '../config.js';
+import type { WalletCredentials } from '../../core/config.js';
 
 const run = promisify(execFile);
 

@@ -28,6 +28,12 @@ export function createOutbox(deps: { conn: Connection; clock?: Clock }) {
     async add(event: DomainEvent): Promise<void> {
       await Outbox.updateOne({ _id: event.id }, { $setOnInsert: { event, createdAt: clock.now() } }, { upsert: true });
     },
+    /** Several at once, each once by id (one command). */
+    async addMany(events: DomainEvent[]): Promise<void> {
+      if (events.length === 0) return;
+      const now = clock.now();
+      await Outbox.bulkWrite(events.map((event) => ({ updateOne: { filter: { _id: event.id }, update: { $setOnInsert: { event, createdAt: now } }, upsert: true } })));
+    },
     /** One relay pass: publishes up to `limit` events, returns how many. */
     async relayOnce(publish: (events: DomainEvent[]) => Promise<void>, limit = 500): Promise<number> {
       const docs = await Outbox.find({}).sort({ createdAt: 1 }).limit(limit).lean<OutboxDoc[]>();

@@ -1,10 +1,10 @@
 import { deflateSync } from 'node:zlib';
 
 /**
- * A minimal PNG encoder (RGBA, 8 bits per channel, no interlace): enough for the pass model
- * images and for tests, without an image library. Colours are [r, g, b, a] 0..255.
+ * A minimal PNG encoder for tests (RGBA, 8 bits per channel, no interlace): template logos
+ * without an image library. Colours are [r, g, b, a] 0..255.
  */
-export type Rgba = readonly [number, number, number, number];
+type Rgba = readonly [number, number, number, number];
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -31,14 +31,11 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([len, body, crc]);
 }
 
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-export function isPng(buf: Uint8Array): boolean {
-  return buf.length > 8 && Buffer.from(buf.subarray(0, 8)).equals(PNG_SIGNATURE);
-}
 
 /** Encodes a width×height image whose pixel (x, y) is `pixel(x, y)`. */
-export function encodePng(width: number, height: number, pixel: (x: number, y: number) => Rgba): Buffer {
+function encodePng(width: number, height: number, pixel: (x: number, y: number) => Rgba): Buffer {
   const raw = Buffer.alloc((width * 4 + 1) * height);
   for (let y = 0; y < height; y++) {
     const row = y * (width * 4 + 1);
@@ -55,12 +52,6 @@ export function encodePng(width: number, height: number, pixel: (x: number, y: n
   return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
 }
 
-/** Parses `rgb(r, g, b)` (the pass.json colour syntax) into a colour. */
-export function parseRgb(css: string): Rgba {
-  const m = /^rgb\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)$/.exec(css);
-  if (!m) throw new Error(`not an rgb(r, g, b) colour: ${css}`);
-  return [Number(m[1]), Number(m[2]), Number(m[3]), 255];
-}
 
 /** A disc of `color` on a transparent square: the pass icon (notifications, lock screen). */
 export function discPng(size: number, color: Rgba): Buffer {
@@ -69,16 +60,3 @@ export function discPng(size: number, color: Rgba): Buffer {
   return encodePng(size, size, (x, y) => ((x - c) ** 2 + (y - c) ** 2 <= r2 ? color : [0, 0, 0, 0]));
 }
 
-/** A coin followed by three bars on a transparent strip: a neutral logo for a template. */
-export function logoPng(width: number, height: number, color: Rgba): Buffer {
-  const r = height * 0.42;
-  const cy = (height - 1) / 2;
-  return encodePng(width, height, (x, y) => {
-    if ((x - r - 1) ** 2 + (y - cy) ** 2 <= r * r) return color;
-    const barX = x - (2 * r + height * 0.3);
-    const band = Math.floor(barX / (height * 0.35));
-    const inBar = barX >= 0 && band < 3 && barX % (height * 0.35) < height * 0.2;
-    const top = height * (0.65 - band * 0.2);
-    return inBar && y >= top && y <= height * 0.85 ? color : [0, 0, 0, 0];
-  });
-}

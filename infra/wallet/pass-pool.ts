@@ -2,18 +2,11 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { createPassSigner } from './pass-sign.js';
-import type { SignerPem } from './wallet-signer.js';
-import type { SignInput } from './wallet.types.js';
+import { createPassSigner } from '../../core/wallet/pass-sign.js';
+import type { SignerPem } from '../../core/wallet/wallet-signer.js';
+import type { PassGenerator, SignInput } from '../../core/wallet/wallet.types.js';
 
-/** Signs passes; the web service and the wallet worker only see this interface. */
-export interface PassGenerator {
-  generate(input: SignInput): Promise<Buffer>;
-  /** Passes signed so far (tests check that a cached state is not signed again). */
-  readonly signed: number;
-  readonly threads: number;
-  close(): Promise<void>;
-}
+export type { PassGenerator };
 
 export interface PassPoolOptions {
   pem: SignerPem;

@@ -1,9 +1,9 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../../core/config.js';
+import { loadApnsKey, loadWalletSigner, type WalletSigner } from '../../core/wallet/wallet-signer.js';
 import { devCredentials, readDevWalletCertificates } from './wallet-dev-certs.js';
-import { loadApnsKey, loadWalletSigner, type WalletSigner } from './wallet-signer.js';
 
 export interface ApnsSetup {
   host: string;

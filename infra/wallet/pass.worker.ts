@@ -3,9 +3,9 @@
  * The certificates and models come once per thread through workerData.
  */
 import { workerData } from 'node:worker_threads';
-import { createPassSigner } from './pass-sign.js';
-import type { SignerPem } from './wallet-signer.js';
-import type { SignInput } from './wallet.types.js';
+import { createPassSigner } from '../../core/wallet/pass-sign.js';
+import type { SignerPem } from '../../core/wallet/wallet-signer.js';
+import type { SignInput } from '../../core/wallet/wallet.types.js';
 
 const data = workerData as { pem: SignerPem; modelsDir: string | undefined };
 const sign = createPassSigner(data.pem, data.modelsDir);
