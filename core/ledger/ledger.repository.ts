@@ -5,6 +5,12 @@ import { insertRaw } from '../shared/mongo.js';
 import { entryModel, ledgerMetaModel, type EntryDoc } from './entry.model.js';
 import type { CardState } from './ledger.plan.js';
 
+/** Which process waits for a turn on a card, and until when. */
+export interface Contended {
+  by: string;
+  until: Date;
+}
+
 /**
  * The ledger's MongoDB access. Every hot-path command addresses one document by `_id`: that is
  * what both MongoDB and the embedded FerretDB answer from an index (FerretDB v1 evaluates any
@@ -51,9 +57,20 @@ export function createLedgerRepository(conn: Connection, opts: { guardedCardWrit
      * back an older but consistent fold, which the next writer (its slot insert fails) or the
      * sweep folds forward again (docs/ledger.md, "FerretDB").
      */
-    async writeCard(id: string, state: CardState, version: number, now: Date): Promise<void> {
+    async writeCard(id: string, state: CardState, version: number, now: Date): Promise<{ contended: Contended | null }> {
       const filter: Record<string, unknown> = opts.guardedCardWrites ? { _id: id, version: { $lt: version } } : { _id: id };
-      await Cards.collection.updateOne(filter, { $set: { ...state, version, updatedAt: now } });
+      // Returns the card's `contended` mark in the same command (see markContended). No
+      // projection: FerretDB v1's findAndModify does not take one.
+      const after = await Cards.collection.findOneAndUpdate(filter, { $set: { ...state, version, updatedAt: now } }, { returnDocument: 'after' });
+      return { contended: (after?.contended as Contended | undefined) ?? null };
+    },
+
+    /**
+     * Another process lost the race for this card's next slot and waits for a turn: it says so
+     * on the card (not a ledger field), and the process that keeps winning lets it in.
+     */
+    async markContended(id: string, mark: Contended): Promise<void> {
+      await Cards.collection.updateOne({ _id: id } as Record<string, unknown>, { $set: { contended: mark } });
     },
 
     /** Entries written since `since` (after `afterId` among those of that very instant), oldest first: the sweep's work list. */

@@ -9,7 +9,7 @@ import { createKeyedQueue } from '../shared/keyed-queue.js';
 import type { EntryDoc } from './entry.model.js';
 import { entryEvents } from './ledger.events.js';
 import { planTransition, stateOf, type CardState, type PlannedLine, type PlannedTransition } from './ledger.plan.js';
-import type { LedgerRepository } from './ledger.repository.js';
+import type { Contended, LedgerRepository } from './ledger.repository.js';
 import type { AppliedMovement, MovementRequest, TransitionRequest } from './ledger.types.js';
 
 /** Points at which a test may inject a crash (the hook throws: the process "dies" there). */
@@ -88,6 +88,13 @@ export function createLedger(deps: LedgerDeps) {
    * wrote meanwhile, its slot insert fails and it reads the card as usual.
    */
   const justWritten = new Map<string, CardDoc>();
+  /**
+   * Fairness across processes: a process that won a card's slot while another one waits for a
+   * turn pauses its own queue for that card briefly, so the other gets in (one writer that keeps
+   * winning would otherwise starve the other until its time budget ran out).
+   */
+  const processToken = randomUUID();
+  const pauseUntil = new Map<string, number>();
   /** Cards whose fold or events failed after a commit: retried by `settleLater`. */
   const unsettled = new Set<string>();
   let retryTimer: NodeJS.Timeout | undefined;
@@ -167,26 +174,32 @@ export function createLedger(deps: LedgerDeps) {
     }
   }
 
-  /** Step 3: events out, then the card folded forward. Failures after the commit are retried, never thrown. */
-  async function settle(cardId: string, entries: EntryDoc[], next: CardState): Promise<void> {
+  /**
+   * Step 3: events out, then the card folded forward. Failures after the commit are retried,
+   * never thrown. Says whether another process is waiting for a turn on the card.
+   */
+  async function settle(cardId: string, entries: EntryDoc[], next: CardState): Promise<{ othersWaiting: boolean }> {
     const last = entries[entries.length - 1];
-    if (!last) return;
+    if (!last) return { othersWaiting: false };
     try {
       if (deps.events) await deps.events.publish(entries.flatMap(entryEvents));
     } catch (err) {
       log('ledger: events not handed over, will retry', err);
       settleLater(cardId);
-      return;
+      return { othersWaiting: false };
     }
     await hook('events_published', last._id);
+    let contended: Contended | null;
     try {
-      await repo.writeCard(cardId, next, last.seq, clock.now());
+      ({ contended } = await repo.writeCard(cardId, next, last.seq, clock.now()));
     } catch (err) {
       log('ledger: card not folded forward, will retry', err);
       settleLater(cardId);
-      return;
+      return { othersWaiting: false };
     }
     await hook('card_written', last._id);
+    // Real time, not the domain clock: this is about processes taking turns now.
+    return { othersWaiting: contended !== null && contended.by !== processToken && new Date(contended.until).getTime() > Date.now() };
   }
 
   function settleLater(cardId: string): void {
@@ -294,7 +307,11 @@ export function createLedger(deps: LedgerDeps) {
     return queue.run(cardKey, deadline, async (waited, followed) => {
       const handedOn = justWritten.get(cardKey);
       justWritten.delete(cardKey);
-      let card = !waited && input.loaded ? input.loaded : waited && handedOn ? handedOn : await input.load();
+      const pause = (pauseUntil.get(cardKey) ?? 0) - Date.now();
+      pauseUntil.delete(cardKey);
+      if (pause > 0) await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+      let card = !waited && input.loaded ? input.loaded : waited && handedOn && pause <= 0 ? handedOn : await input.load();
+      let marked = false;
       for (;;) {
         if (Date.now() >= deadline) throw busy();
         let planned: { entry: EntryDoc; next: CardState };
@@ -309,12 +326,17 @@ export function createLedger(deps: LedgerDeps) {
         const outcome = await insert(planned.entry, deadline);
         if (outcome === 'inserted') {
           await hook('entry_inserted', planned.entry._id);
-          await settle(card._id, [planned.entry], planned.next);
-          if (followed()) justWritten.set(cardKey, { ...card, ...planned.next, version: planned.entry.seq, updatedAt: planned.entry.createdAt });
+          const { othersWaiting } = await settle(card._id, [planned.entry], planned.next);
+          if (othersWaiting) pauseUntil.set(cardKey, Date.now() + 20 + Math.random() * 20);
+          else if (followed()) justWritten.set(cardKey, { ...card, ...planned.next, version: planned.entry.seq, updatedAt: planned.entry.createdAt });
           return { entry: planned.entry, replayed: false };
         }
         const existing = await repo.entry(input.key);
         if (existing) return replay(existing, card);
+        if (!marked) {
+          marked = true;
+          await repo.markContended(card._id, { by: processToken, until: new Date(Date.now() + 1000) }).catch((err: unknown) => log('ledger: could not ask for a turn', err));
+        }
         card = await afterSlotTaken(card, deadline);
       }
     });
