@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import { createCardService } from './cards/card.service.js';
 import { createContestService } from './contests/contest.service.js';
+import { createInsight } from './insight/insight.js';
 import { createOutbox } from './events/outbox.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createMemberService } from './members/member.service.js';
@@ -14,7 +15,7 @@ import { createStoreRepository } from './stores/store.repository.js';
  * The domain, wired: every service gets its dependencies as arguments (no singletons).
  * Channels, the API and workers receive this object and call into it.
  */
-export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?: LedgerHooks; settingsCacheMs?: number }) {
+export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?: LedgerHooks; settingsCacheMs?: number; timeZone?: string }) {
   const clock = deps.clock ?? systemClock;
   const settingsRepo = createSettingsRepository(deps.conn, { clock, ...(deps.settingsCacheMs !== undefined ? { cacheMs: deps.settingsCacheMs } : {}) });
   const settings = () => settingsRepo.current();
@@ -26,6 +27,7 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
   const outbox = createOutbox({ conn: deps.conn, clock });
   const phoneProofs = createPhoneProofService({ conn: deps.conn, outbox, clock });
   const contests = createContestService({ conn: deps.conn, cards, members, settings, outbox, clock });
+  const insight = createInsight({ conn: deps.conn, ledger, cards, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
   return {
     clock,
     settings: settingsRepo,
@@ -37,9 +39,11 @@ export function createCore(deps: { conn: Connection; clock?: Clock; ledgerHooks?
     outbox,
     phoneProofs,
     contests,
+    /** Import, segments, reports, exports (core/insight/insight.ts). */
+    insight,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
-      await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init(), phoneProofs.init(), contests.init()]);
+      await Promise.all([settingsRepo.init(), ledger.init(), cards.init(), members.init(), purchases.init(), stores.init(), outbox.init(), phoneProofs.init(), contests.init(), insight.init()]);
       await settingsRepo.current();
     },
     /** The recovery pass: finishes movements, purchases and refunds a crash left half-done. */

@@ -79,7 +79,7 @@ export async function startRuntime(
 
   const mongo = await connectMongo(mongoEp.url, config.mongo.db, config.mongo.connectTimeoutMs, { maxPoolSize: poolSizeFor(mongoEp.source) });
   shutdown.add('mongo connection', () => mongo.close());
-  const core = createCore({ conn: mongo });
+  const core = createCore({ conn: mongo, timeZone: config.insight.timeZone });
   await core.init();
   const redis = createRedis(redisEp.url);
   shutdown.add('redis connection', () => {

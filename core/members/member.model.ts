@@ -35,7 +35,7 @@ export interface MemberDoc {
   profile?: MemberProfile;
   /** RFM scores of the last recompute (core/segments/rfm.service.ts); absent for members without purchases. */
   rfm?: MemberRfm;
-  /** What the last import wrote for this member (core/imports/import.apply.ts). */
+  /** The import that created this member (core/imports/import.apply.ts): such members are not new joiners. */
   imported?: MemberImport;
 }
 
@@ -72,16 +72,10 @@ export interface MemberRfm {
   at: Date;
 }
 
+/** Set once when an import creates or first touches the member; what it loaded is in `import_marks`. */
 export interface MemberImport {
-  /** The import that last wrote this member, and whether an import created it. */
   importId: string;
   createdByImport: boolean;
-  /** Fingerprint of the normalized row: the same row again changes nothing. Null while a row is being applied. */
-  hash: string | null;
-  /** Opening balance as imported, and how many balance entries the imports made (the ledger key's counter). */
-  balance: number;
-  balanceSeq: number;
-  card: string | null;
   at: Date;
 }
 
