@@ -66,6 +66,11 @@ export function createDailyStats(deps: { conn: Connection; timeZone: string; clo
       return fresh;
     },
 
+    /** A referral link opened (the funnel's first step): once per person and link. */
+    async referralOpened(input: { code: string; referrerId: string; account: string }): Promise<void> {
+      await insertOnce(m.ReferralOpens, { _id: `${input.code}|${input.account}`, code: input.code, referrerId: input.referrerId, at: clock.now() });
+    },
+
     /** Folds new facts into days and retention cells; returns how many cells it recomputed. */
     async rollup(): Promise<number> {
       return (await rollupCells(m.Facts, m.Days, DAILY_FIELDS, clock)) + (await rollupCells(m.BuyerMonths, m.Cohorts, [], clock));

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import { createImportService } from '../imports/import.service.js';
+import { createSegmentService } from '../segments/segment.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
@@ -24,14 +25,16 @@ export function createInsight(deps: InsightDeps) {
   const daily = createDailyStats({ conn: deps.conn, timeZone: deps.timeZone, clock: deps.clock });
   const consumer = createInsightConsumer({ conn: deps.conn, mirror, daily, timeZone: deps.timeZone });
   const imports = createImportService({ ...deps, mirror });
+  const segments = createSegmentService(deps);
   return {
     timeZone: deps.timeZone,
     mirror,
     daily,
     consumer,
     imports,
+    segments,
     async init(): Promise<void> {
-      await Promise.all([daily.init(), imports.init()]);
+      await Promise.all([daily.init(), imports.init(), segments.init()]);
     },
   };
 }
