@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import { createImportService } from '../imports/import.service.js';
+import { createReports } from '../reports/reports.service.js';
 import { createSegmentService } from '../segments/segment.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
@@ -26,6 +27,7 @@ export function createInsight(deps: InsightDeps) {
   const consumer = createInsightConsumer({ conn: deps.conn, mirror, daily, timeZone: deps.timeZone });
   const imports = createImportService({ ...deps, mirror });
   const segments = createSegmentService(deps);
+  const reports = createReports({ ...deps, daily, segments });
   return {
     timeZone: deps.timeZone,
     mirror,
@@ -33,6 +35,7 @@ export function createInsight(deps: InsightDeps) {
     consumer,
     imports,
     segments,
+    reports,
     async init(): Promise<void> {
       await Promise.all([daily.init(), imports.init(), segments.init()]);
     },
