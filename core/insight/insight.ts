@@ -1,5 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
+import { createExports } from '../exports/export.service.js';
+import type { I18n } from '../i18n/i18n.js';
 import { createImportService } from '../imports/import.service.js';
 import { createReports } from '../reports/reports.service.js';
 import { createSegmentService } from '../segments/segment.service.js';
@@ -36,6 +38,8 @@ export function createInsight(deps: InsightDeps) {
     imports,
     segments,
     reports,
+    /** Exports need the texts of their headers: made where an i18n instance is at hand. */
+    exports: (i18n: Pick<I18n, 't'>) => createExports({ conn: deps.conn, segments, clock: deps.clock, timeZone: deps.timeZone, i18n }),
     async init(): Promise<void> {
       await Promise.all([daily.init(), imports.init(), segments.init()]);
     },
