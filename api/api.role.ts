@@ -5,6 +5,7 @@ import { pingRedis } from '../infra/redis.js';
 import { buildApp } from './app.js';
 import type { Channels } from '../bots/channels.js';
 import { startTelegram } from '../bots/telegram/telegram.runner.js';
+import { insightJobsClient } from '../workers/insight/insight.jobs.js';
 
 export interface RoleHandle {
   summary: string[];
@@ -31,6 +32,8 @@ export async function buildRuntimeApp(rt: Runtime, channels?: Channels): Promise
     // Shared by every api process, so the limit holds per store key across the chain.
     redis: rt.redis,
     lookupRateLimit: { max: 120, timeWindowMs: 60_000, nameSpace: `${rt.config.queuePrefix}:rate:` },
+    insightJobs: insightJobsClient(rt.queues),
+    importMaxBytes: rt.config.insight.importMaxBytes,
   });
 }
 

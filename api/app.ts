@@ -25,6 +25,11 @@ import { walletRoutes } from './routes/wallet.routes.js';
 import { telegramWebhookRoutes } from './routes/telegram-webhook.routes.js';
 import { vkCallbackRoutes, type VkCallbackDeps } from './routes/vk-callback.routes.js';
 import { createAdminService } from './services/admin.service.js';
+import type { InsightJobs } from '../core/insight/insight.jobs.js';
+import { exportRoutes } from './routes/exports.routes.js';
+import { importRoutes } from './routes/imports.routes.js';
+import { reportRoutes } from './routes/reports.routes.js';
+import { segmentRoutes } from './routes/segments.routes.js';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
@@ -45,6 +50,10 @@ export interface AppDeps {
   telegramWebhook?: { bot: Bot; secret: string };
   /** VK in Callback API mode: POST /vk/callback, checked against the secret and the community id. */
   vkCallback?: VkCallbackDeps;
+  /** Imports and the audience pass run on the worker role through these; without them, in this process. */
+  insightJobs?: InsightJobs;
+  /** Largest import file accepted (IMPORT_MAX_BYTES); default 100 MiB. */
+  importMaxBytes?: number;
 }
 
 const REQUEST_ID_RE = /^[\w.-]{8,128}$/;
@@ -119,6 +128,10 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
           await adm.register(cardAdminRoutes({ core }));
           await adm.register(contestAdminRoutes({ contests: core.contests }));
           if (deps.wallet) await adm.register(walletAdminRoutes({ core, wallet: deps.wallet }));
+          await adm.register(importRoutes({ core, jobs: deps.insightJobs, maxBytes: deps.importMaxBytes ?? 100 * 1024 * 1024 }));
+          await adm.register(segmentRoutes({ core, jobs: deps.insightJobs }));
+          await adm.register(reportRoutes({ core }));
+          await adm.register(exportRoutes({ core }));
         },
         { prefix: '/admin' },
       );

@@ -8,6 +8,7 @@ import type { Channels } from '../bots/channels.js';
 import { startMaintenance } from './maintenance/maintenance.jobs.js';
 import { startNotifyWorker } from './notifications/notify.worker.js';
 import { startOutboxRelay } from './outbox/outbox-relay.worker.js';
+import { INSIGHT_EVENTS_QUEUE, startInsightWorkers } from './insight/insight.jobs.js';
 
 export interface WorkerExtras {
   /** The chat channels' flows and senders: notifications are rendered and delivered with them. */
@@ -24,11 +25,14 @@ export async function startWorkers(rt: Runtime, extras: WorkerExtras = {}): Prom
   const queue: Queue<DomainEvent> = rt.queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, { attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
   const retried = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 } };
   const walletQueue = rt.wallet ? rt.queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried) : null;
-  const relay = startOutboxRelay({ outbox: rt.core.outbox, queue: walletQueue ? [queue, walletQueue] : [queue], logger: rt.logger });
+  const insightQueue = rt.queues.queue<DomainEvent>(INSIGHT_EVENTS_QUEUE, retried);
+  const relay = startOutboxRelay({ outbox: rt.core.outbox, queue: [queue, insightQueue, ...(walletQueue ? [walletQueue] : [])], logger: rt.logger });
   const maintenance = await startMaintenance({ core: rt.core, queues: rt.queues, logger: rt.logger });
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');
   const processors: { name: string; close(): Promise<void> }[] = [];
+  const insight = await startInsightWorkers({ core: rt.core, queues: rt.queues, logger: rt.logger });
+  processors.push({ name: 'insight (imports, audience, stats)', close: () => insight.close() });
   if (extras.channels) {
     const notify = startNotifyWorker({ queues: rt.queues, flows: extras.channels.flows, senders: extras.channels.senders, redis: rt.redis, logger: rt.logger });
     processors.push({ name: `notifications (${Object.keys(extras.channels.senders).join(', ') || 'no channel'})`, close: () => notify.close() });
