@@ -10,7 +10,7 @@ import { levelFor } from '../programme/rules.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
-import { issueCardWithCounters, writeImportedCounters, type CountedCard, type ImportedCounters } from './import.counters.js';
+import { issueCardsWithCounters, writeImportedCounters, type CountedCard, type ImportedCounters } from './import.counters.js';
 import { importModels, type ImportMarkDoc, type RowOutcome } from './import.model.js';
 import { rowHash, type ImportRow, type RowError, type RowReason } from './import.row.js';
 
@@ -65,8 +65,10 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
     await Promise.all(
       rows.map(async (r) => {
         const mark = await Marks.findById(r.phone).lean<ImportMarkDoc>();
+        if (mark) pre.marks.set(r.phone, mark);
+        // The same row as last time: nothing more to read (or write).
+        if (mark?.hash === rowHash(r)) return;
         if (mark) {
-          pre.marks.set(r.phone, mark);
           const m = Types.ObjectId.isValid(mark.memberId) ? await Members.findById(mark.memberId).lean<MemberDoc>() : null;
           if (m) pre.members.set(r.phone, m);
         }
@@ -79,7 +81,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
     );
     // Phones without a mark may still be members (joined through a bot). A real run learns it
     // from the unique phone index when it inserts; a dry run must ask (one query per batch).
-    const unknown = rows.filter((r) => !pre.members.has(r.phone)).map((r) => r.phone);
+    const unknown = rows.filter((r) => !pre.members.has(r.phone) && pre.marks.get(r.phone)?.hash !== rowHash(r)).map((r) => r.phone);
     if (dryRun && unknown.length) for (const m of await Members.find({ phone: { $in: unknown } }).lean<MemberDoc[]>()) pre.members.set(m.phone, m);
     await Promise.all(
       [...pre.members.values()].map(async (m) => {
@@ -243,17 +245,18 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
       await Members.updateOne({ _id: member._id, cardNumber: null }, { $set: { cardNumber } });
       cardNumber = (await Members.findById(member._id, { cardNumber: 1 }).lean())?.cardNumber ?? cardNumber;
     }
+    let found = pre.cards.get(cardNumber) ?? (await cardById(cardNumber));
+    if (found && found.memberId !== memberId) {
+      // The reserved number was drawn twice (the batch's insertMany said so): draw another.
+      const fresh = generateCardNumber(ctx.settings.cardPrefixes.channels.admin, ctx.settings.cardRandomDigits);
+      await Members.updateOne({ _id: member._id, cardNumber }, { $set: { cardNumber: fresh } });
+      cardNumber = fresh;
+      found = null;
+    }
     const number = cardNumber;
     const hasCounters = row.purchases !== null || row.spentKopecks !== null || row.lastPurchaseAt !== null;
-    let card = pre.cards.get(number) ?? (await cardById(number));
-    if (!card && hasCounters) {
-      card = await issueCardWithCounters(deps, { number, memberId, counters: { purchases: row.purchases ?? 0, spentKopecks: row.spentKopecks ?? 0, lastPurchaseAt: row.lastPurchaseAt } }, ctx.settings).catch(async (err: unknown) => {
-        if (!isDuplicateKey(err)) throw err;
-        const existing = await cardById(number);
-        if (!existing) throw err;
-        return existing;
-      });
-    }
+    // A member created in this batch got their card (with the counters) in the batch's insertMany.
+    let card = found;
     card ??= (await deps.cards.issue(memberId, ctx.settings.cardPrefixes.channels.admin, ctx.settings, number)) as CountedCard;
     if (row.card && !(await linkAlias(row.card, number, pre))) return { column: 'card', reason: 'card_taken' };
     let moved = false;
@@ -262,7 +265,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
       balance = await setBalance(member, mark, number, row.balance, ctx.importId);
       moved = true;
     }
-    if (hasCounters) {
+    if (hasCounters && !created) {
       if (moved) card = (await cardById(number)) ?? card;
       const prev = card.importedCounters ?? ZERO_COUNTERS;
       const next = { purchases: row.purchases ?? prev.purchases, spentKopecks: row.spentKopecks ?? prev.spentKopecks, lastPurchaseAt: row.lastPurchaseAt ?? prev.lastPurchaseAt };
@@ -304,7 +307,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
       for (const item of items) {
         const mark = pre.marks.get(item.data.phone);
         const member = pre.members.get(item.data.phone);
-        if (mark && member && mark.hash === rowHash(item.data)) {
+        if (mark && mark.hash === rowHash(item.data)) {
           results.set(item.row, { row: item.row, outcome: 'unchanged' });
           continue;
         }
@@ -320,6 +323,20 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
       const fresh = todo.filter((t) => !t.member).map((t) => ({ t, doc: memberDoc(t.item.data, ctx) }));
       const taken = await insertMany(Members.collection, fresh.map((f) => f.doc));
       const work: { item: BatchItem; member: MemberDoc; created: boolean }[] = todo.flatMap((t) => (t.member ? [{ item: t.item, member: t.member, created: false }] : []));
+      const inserted = fresh.filter((_, i) => !taken.has(i));
+      const cards = inserted.map((f) => ({
+        number: f.doc.cardNumber ?? '',
+        memberId: String(f.doc._id),
+        counters: { purchases: f.t.item.data.purchases ?? 0, spentKopecks: f.t.item.data.spentKopecks ?? 0, lastPurchaseAt: f.t.item.data.lastPurchaseAt },
+      }));
+      const drawnTwice = await issueCardsWithCounters(deps, cards, ctx.settings);
+      const now = deps.clock.now();
+      for (const c of cards) {
+        if (drawnTwice.has(c.number)) continue;
+        const level = levelFor(ctx.settings, c.counters.spentKopecks, null).id;
+        // What was just inserted, so the row's remaining steps need not read it back.
+        pre.cards.set(c.number, { _id: c.number, memberId: c.memberId, status: 'active', replacedBy: null, source: 'issued', balance: 0, debt: 0, spentKopecks: c.counters.spentKopecks, levelId: level, manualLevelId: null, lots: [], marks: [], earnedTotal: 0, spentPointsTotal: 0, version: 0, createdAt: now, updatedAt: now, purchases: c.counters.purchases, lastPurchaseAt: c.counters.lastPurchaseAt, importedCounters: c.counters });
+      }
       for (const [i, f] of fresh.entries()) {
         if (!taken.has(i)) {
           work.push({ item: f.t.item, member: f.doc, created: true });

@@ -58,26 +58,28 @@ export async function writeImportedCounters(
 }
 
 /**
- * A new card that starts with the imported counters: one insert instead of an issue plus an
- * update (on FerretDB v1 an update scans the whole cards collection, which at 100,000 cards
- * is what an import of a base would spend its time on). Same fields as CardService.issue.
+ * New cards that start with the imported counters, in one insertMany: no issue-then-update
+ * per card (on FerretDB v1 an update scans the whole cards collection, which at 100,000 cards
+ * is what an import of a base would spend its time on). Same fields as CardService.issue;
+ * returns the numbers that collided (drawn twice: the caller issues those one by one).
  */
-export async function issueCardWithCounters(
+export async function issueCardsWithCounters(
   deps: { conn: Connection; clock: Clock },
-  input: { number: string; memberId: string; counters: ImportedCounters },
+  input: { number: string; memberId: string; counters: ImportedCounters }[],
   settings: ProgrammeSettings,
-): Promise<CountedCard> {
+): Promise<Set<string>> {
+  if (input.length === 0) return new Set();
   const now = deps.clock.now();
-  const doc: CountedCard = {
-    _id: input.number,
-    memberId: input.memberId,
+  const docs: CountedCard[] = input.map((c) => ({
+    _id: c.number,
+    memberId: c.memberId,
     status: 'active',
     replacedBy: null,
     source: 'issued',
     balance: 0,
     debt: 0,
-    spentKopecks: input.counters.spentKopecks,
-    levelId: levelFor(settings, input.counters.spentKopecks, null).id,
+    spentKopecks: c.counters.spentKopecks,
+    levelId: levelFor(settings, c.counters.spentKopecks, null).id,
     manualLevelId: null,
     lots: [],
     marks: [],
@@ -86,10 +88,16 @@ export async function issueCardWithCounters(
     version: 0,
     createdAt: now,
     updatedAt: now,
-    purchases: input.counters.purchases,
-    lastPurchaseAt: input.counters.lastPurchaseAt,
-    importedCounters: input.counters,
-  };
-  await cardModel(deps.conn).collection.insertOne(doc as never);
-  return doc;
+    purchases: c.counters.purchases,
+    lastPurchaseAt: c.counters.lastPurchaseAt,
+    importedCounters: c.counters,
+  }));
+  try {
+    await cardModel(deps.conn).collection.insertMany(docs as never[], { ordered: false });
+    return new Set();
+  } catch (err) {
+    const list = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
+    if (!Array.isArray(list) || list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
+    return new Set(list.map((e) => docs[e.index]?._id ?? ''));
+  }
 }
