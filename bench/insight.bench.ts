@@ -54,7 +54,7 @@ try {
   const runImport = async (label: string, from: number, to: number, withBalance: boolean): Promise<number> => {
     const id = await imports.create({ body: file(from, to, withBalance), contentType: 'text/csv', dryRun: false, maxBytes: 2 ** 31 });
     const t = performance.now();
-    const v = await imports.run(id, (p) => progress(`${label} ${p.progress.phase} ${p.progress.percent}%`, p.progress.percent, 100));
+    const v = await imports.run(id, (p) => progress(`${label} (${p.progress.phase}), %`, p.progress.percent, 100));
     const s = (performance.now() - t) / 1000;
     if (v.created !== to - from || v.failed !== 0) throw new Error(`import went wrong: ${JSON.stringify({ created: v.created, failed: v.failed, errors: v.errors.slice(0, 3) })}`);
     return (to - from) / s;
