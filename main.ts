@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startApi } from './api/api.role.js';
+import { insightJobsClient } from './workers/insight/insight.jobs.js';
 import { startBots } from './bots/bots.role.js';
 import { createChannels, type Channels } from './bots/channels.js';
 import { startTwitchHelix } from './bots/twitch/twitch.runner.js';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
       lines.push(...b.summary);
     }
     if (role === 'all' || role === 'api') {
-      const a = await startApi({ config, logger, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health }, channels);
+      const a = await startApi({ config, logger, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health, insightJobs: insightJobsClient(rt.queues) }, channels);
       shutdown.add('http', () => a.close());
       lines.push(...a.summary);
     }

@@ -8,9 +8,12 @@ import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
 import type { RoleHandle } from '../infra/role.js';
 import { buildApp } from './app.js';
+import type { InsightJobs } from '../core/insight/insight.jobs.js';
 
 export interface ApiRoleDeps {
-  config: Pick<Config, 'telegram' | 'vk' | 'http' | 'queuePrefix'>;
+  config: Pick<Config, 'telegram' | 'vk' | 'http' | 'queuePrefix' | 'insight'>;
+  /** Enqueues imports and the audience pass (the worker role runs them). */
+  insightJobs: InsightJobs;
   logger: Logger;
   core: Core;
   wallet?: Wallet | undefined;
@@ -40,6 +43,8 @@ export async function buildRoleApp(deps: ApiRoleDeps, channels?: Channels): Prom
     // Shared by every api process, so the limit holds per store key across the chain.
     redis: deps.redis,
     lookupRateLimit: { max: 120, timeWindowMs: 60_000, nameSpace: `${deps.config.queuePrefix}:rate:` },
+    insightJobs: deps.insightJobs,
+    importMaxBytes: deps.config.insight.importMaxBytes,
   });
 }
 

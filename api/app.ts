@@ -23,6 +23,11 @@ import { walletAdminRoutes } from './routes/wallet-admin.routes.js';
 import { walletRoutes } from './routes/wallet.routes.js';
 import { telegramWebhookRoutes } from './routes/telegram-webhook.routes.js';
 import { vkCallbackRoutes, type VkCallbackDeps } from './routes/vk-callback.routes.js';
+import type { InsightJobs } from '../core/insight/insight.jobs.js';
+import { exportRoutes } from './routes/exports.routes.js';
+import { importRoutes } from './routes/imports.routes.js';
+import { reportRoutes } from './routes/reports.routes.js';
+import { segmentRoutes } from './routes/segments.routes.js';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
@@ -41,6 +46,10 @@ export interface AppDeps {
   telegramWebhook?: { bot: Bot; secret: string };
   /** VK in Callback API mode: POST /vk/callback, checked against the secret and the community id. */
   vkCallback?: VkCallbackDeps;
+  /** Imports and the audience pass run on the worker role through these; without them, in this process. */
+  insightJobs?: InsightJobs;
+  /** Largest import file accepted (IMPORT_MAX_BYTES); default 100 MiB. */
+  importMaxBytes?: number;
 }
 
 const REQUEST_ID_RE = /^[\w.-]{8,128}$/;
@@ -114,6 +123,10 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
           await adm.register(cardAdminRoutes({ core }));
           await adm.register(contestAdminRoutes({ contests: core.contests }));
           if (deps.wallet) await adm.register(walletAdminRoutes({ core, wallet: deps.wallet }));
+          await adm.register(importRoutes({ core, jobs: deps.insightJobs, maxBytes: deps.importMaxBytes ?? 100 * 1024 * 1024 }));
+          await adm.register(segmentRoutes({ core, jobs: deps.insightJobs }));
+          await adm.register(reportRoutes({ core }));
+          await adm.register(exportRoutes({ core }));
         },
         { prefix: '/admin' },
       );

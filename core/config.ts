@@ -67,7 +67,19 @@ export const envSchema = z.object({
   TWITCH_CHANNEL: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9_]{1,25}$/, 'the broadcaster login or numeric user id').optional()),
   TWITCH_AUTH_BASE_URL: z.preprocess(emptyToUndefined, z.url().default('https://id.twitch.tv/oauth2')),
   TWITCH_POLL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
+  // Reports count days and months in the shop's time zone (an IANA name).
+  SHOP_TIMEZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
+  IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(2 ** 31).default(100 * 1024 * 1024),
 });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 export type Env = z.infer<typeof envSchema>;
 
 export type ServerSource = { kind: 'external'; url: string } | { kind: 'embedded' };
@@ -154,6 +166,8 @@ export interface Config {
   vk: VkConfig;
   wallet: WalletConfig;
   twitch: TwitchConfig;
+  /** Import, segments and reports: the shop's time zone, the largest import file accepted. */
+  insight: { timeZone: string; importMaxBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -305,5 +319,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     vk,
     wallet,
     twitch,
+    insight: { timeZone: env.SHOP_TIMEZONE, importMaxBytes: env.IMPORT_MAX_BYTES },
   };
 }

@@ -10,6 +10,7 @@ import type { EventSink } from './events/event.types.js';
 import { createLedgerRepository } from './ledger/ledger.repository.js';
 import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
+import { createInsight } from './insight/insight.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createChatLinkService } from './members/chat-link.service.js';
 import { memberModels } from './members/member.model.js';
@@ -48,6 +49,8 @@ export interface CoreDeps {
   /** How long a till operation may wait for its card before answering card_busy (ms). */
   ledgerBudgetMs?: number;
   log?: (msg: string, err?: unknown) => void;
+  /** The shop's time zone (reports' days, quiet hours): IANA name. */
+  timeZone?: string;
 }
 
 export function createCore(deps: CoreDeps) {
@@ -79,6 +82,7 @@ export function createCore(deps: CoreDeps) {
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
   const twitchState = createTwitchStateRepository(deps.conn);
+  const insight = createInsight({ conn: deps.conn, ledger, cards, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
   return {
     clock,
     settings: settingsRepo,
@@ -110,6 +114,8 @@ export function createCore(deps: CoreDeps) {
     /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
     createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'clock'>) =>
       createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
+    /** Import, segments, reports, exports (core/insight/insight.ts). */
+    insight,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
       await Promise.all([
@@ -125,6 +131,7 @@ export function createCore(deps: CoreDeps) {
         conversations.init(),
         twitchTokens.init(),
         twitchState.init(),
+        insight.init(),
       ]);
       await settingsRepo.current();
     },

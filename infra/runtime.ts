@@ -7,7 +7,7 @@ import { createI18n, type I18n } from '../core/i18n/i18n.js';
 import type { Wallet } from '../core/wallet/wallet.service.js';
 import type { Logger } from './logger.js';
 import { connectMongo, isFerretdb, pingMongo, poolSizeFor } from './mongo.js';
-import { DOMAIN_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent, type EventSink } from '../core/events/event.types.js';
+import { DOMAIN_EVENTS_QUEUE, INSIGHT_EVENTS_QUEUE, WALLET_EVENTS_QUEUE, type DomainEvent, type EventSink } from '../core/events/event.types.js';
 import { createQueueEventSink } from './event-sink.js';
 import { createQueueFactory, type QueueFactory } from './queue.factory.js';
 import { createRedis, pingRedis, type Redis } from './redis.js';
@@ -96,6 +96,7 @@ export async function startCoreRuntime(config: Config, logger: Logger, shutdown:
     conn: mongo,
     guardedCardWrites: !(await isFerretdb(mongo)),
     ledgerBudgetMs: config.ledgerBudgetMs,
+    timeZone: config.insight.timeZone,
     log: (msg, err) => logger.warn({ err }, msg),
   });
   await core.init();
@@ -131,7 +132,11 @@ export async function startRuntime(
   shutdown.add('queues', () => queues.close());
   // Every process that records movements hands their events straight to the consumers' queues.
   const retried = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 } };
-  const eventQueues = [queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, retried), ...(wsetup.enabled ? [queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried)] : [])];
+  const eventQueues = [
+    queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, retried),
+    queues.queue<DomainEvent>(INSIGHT_EVENTS_QUEUE, retried),
+    ...(wsetup.enabled ? [queues.queue<DomainEvent>(WALLET_EVENTS_QUEUE, retried)] : []),
+  ];
   const events = createQueueEventSink(eventQueues);
   core.useEventSink(events);
   const adminToken = resolveAdminToken(config, print);

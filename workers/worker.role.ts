@@ -16,6 +16,7 @@ import { startOutboxRelay } from './outbox/outbox-relay.worker.js';
 import { removeTwitchPoll, startTwitchPoll } from './twitch/twitch-poll.job.js';
 import { createApnsClient } from './wallet/apns.client.js';
 import { startWalletWorkers } from './wallet/wallet.worker.js';
+import { startInsightWorkers } from './insight/insight.jobs.js';
 
 /** The chat channels' side of notifications, handed over by main.ts (workers know no channel). */
 export interface NotificationChannels<M> {
@@ -55,6 +56,8 @@ export async function startWorkers<M>(deps: WorkerRoleDeps<M>): Promise<RoleHand
   // Finish whatever a previous crash left half-done, without waiting for the first schedule.
   await maintenance.runNow('recover');
   const processors: { name: string; close(): Promise<void> }[] = [];
+  const insight = await startInsightWorkers({ core, queues, logger });
+  processors.push({ name: 'insight (imports, audience, stats)', close: () => insight.close() });
   if (deps.notifications) {
     const { flows, senders } = deps.notifications;
     const notify = startNotifyWorker({ queues, flows, senders, redis: deps.redis, logger });

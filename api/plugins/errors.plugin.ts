@@ -36,6 +36,9 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   contest_already_entered: 409,
   contest_card_taken: 409,
   contest_throttled: 429,
+  import_not_found: 404,
+  file_too_large: 413,
+  segment_not_found: 404,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {

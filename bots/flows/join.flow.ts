@@ -35,6 +35,8 @@ export async function startJoin(ctx: FlowContext, payload: string | undefined): 
   const { core } = ctx.deps;
   const code = REFERRAL_PAYLOAD.exec(payload ?? '')?.[1];
   const referrer = code ? await core.members.findByReferralCode(code) : null;
+  // The referral funnel's first step (reports): once per person and link.
+  if (code && referrer) await core.insight.daily.referralOpened({ code, referrerId: String(referrer._id), account: `${ctx.sender.channel}:${ctx.sender.userId}` });
   const data: FlowData = {};
   const referralCode = referrer?.referralCode ?? ctx.data.referralCode;
   if (referralCode) data.referralCode = referralCode;

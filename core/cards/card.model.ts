@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import type { Lot, ReceiptRefunds } from '../ledger/ledger.types.js';
+import type { ImportedCounters, Lot, ReceiptRefunds } from '../ledger/ledger.types.js';
 
 export const CARD_STATUSES = ['active', 'blocked', 'replaced', 'unassigned'] as const;
 export type CardStatus = (typeof CARD_STATUSES)[number];
@@ -33,6 +33,8 @@ export interface CardDoc {
   lastPurchaseAt: Date | null;
   /** Per refunded receipt, what its refunds added up to (the next refund's shares start there). */
   refunds: ReceiptRefunds[];
+  /** The totals the last import of the shop's old base gave (a corrected import moves the counters by the difference). */
+  importedCounters: ImportedCounters | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -59,6 +61,7 @@ const cardSchema = new Schema<CardDoc>(
     purchases: { type: Number, default: 0 },
     lastPurchaseAt: { type: Date, default: null },
     refunds: { type: Schema.Types.Mixed, default: [] },
+    importedCounters: { type: Schema.Types.Mixed, default: null },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, collection: 'cards', versionKey: false },
@@ -72,23 +75,31 @@ export function cardModel(conn: Connection): CardModel {
   return (conn.models.Card as CardModel | undefined) ?? conn.model<CardDoc>('Card', cardSchema);
 }
 
-/** A card as issued: nothing earned, nothing spent, version 0 (no entry folded in yet). */
-export function newCardDoc(fields: Pick<CardDoc, '_id' | 'memberId' | 'levelId'> & Partial<Pick<CardDoc, 'status' | 'source'>>, now: Date): CardDoc {
+/**
+ * A card as issued: nothing earned, nothing spent, version 0 (no entry folded in yet). A card
+ * issued by an import of the shop's old base may open with that base's counters (spend,
+ * purchases, last purchase): its opening state, to which the entries are then folded.
+ */
+export function newCardDoc(
+  fields: Pick<CardDoc, '_id' | 'memberId' | 'levelId'> & Partial<Pick<CardDoc, 'status' | 'source' | 'spentKopecks' | 'purchases' | 'lastPurchaseAt' | 'importedCounters'>>,
+  now: Date,
+): CardDoc {
   return {
     status: 'active',
     source: 'issued',
+    spentKopecks: 0,
+    purchases: 0,
+    lastPurchaseAt: null,
+    importedCounters: null,
     ...fields,
     replacedBy: null,
     balance: 0,
     debt: 0,
-    spentKopecks: 0,
     manualLevelId: null,
     lots: [],
     earnedTotal: 0,
     spentPointsTotal: 0,
     expiredTotal: 0,
-    purchases: 0,
-    lastPurchaseAt: null,
     refunds: [],
     version: 0,
     createdAt: now,

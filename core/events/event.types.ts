@@ -72,6 +72,8 @@ export interface EventSink {
 }
 /** BullMQ queue the outbox relay feeds; consumers (notifications, wallet) read from it. */
 export const DOMAIN_EVENTS_QUEUE = 'domain-events';
+/** The insight consumer's own copy (member counters, daily stats). */
+export const INSIGHT_EVENTS_QUEUE = 'domain-events-insight';
 /** The wallet worker's own copy of every event (BullMQ gives a job to one consumer only). */
 export const WALLET_EVENTS_QUEUE = 'domain-events-wallet';
 

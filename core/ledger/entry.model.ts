@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { ENTRY_TYPES, type AppliedLine, type EntryResult, type EntryType, type MovementRef, type PurchaseRecord, type ReferralRole, type RefundRecord } from './ledger.types.js';
+import { ENTRY_TYPES, type AppliedLine, type EntryResult, type EntryType, type ImportedCounters, type MovementRef, type PurchaseRecord, type ReferralRole, type RefundRecord } from './ledger.types.js';
 
 /**
  * One card transition, append-only and never edited. Writing it is the commit point of a
@@ -23,6 +23,8 @@ export interface EntryDoc {
   refund: RefundRecord | null;
   /** For 'level': the hand-assigned level it set (null: cleared). */
   manualLevelId?: string | null;
+  /** For 'import': the imported totals it made stand. */
+  imported?: ImportedCounters | null;
   /** The card's member when written (events and reports need no card read). */
   memberId: string | null;
   result: EntryResult;
@@ -43,6 +45,7 @@ const entrySchema = new Schema<EntryDoc>(
     purchase: { type: Schema.Types.Mixed, default: null },
     refund: { type: Schema.Types.Mixed, default: null },
     manualLevelId: { type: String },
+    imported: { type: Schema.Types.Mixed },
     memberId: { type: String, default: null },
     result: { type: Schema.Types.Mixed, required: true },
     createdAt: { type: Date, required: true },

@@ -2,7 +2,7 @@ import type { CardDoc } from '../cards/card.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor } from '../programme/rules.js';
 import { DomainError } from '../shared/errors.js';
-import type { AppliedLine, CardCounters, EntryResult, LineRequest, Lot, ReceiptRefunds, RefundRecord } from './ledger.types.js';
+import type { AppliedLine, CardCounters, EntryResult, ImportedCounters, LineRequest, Lot, ReceiptRefunds, RefundRecord } from './ledger.types.js';
 
 /** The ledger's part of a card: what one entry changes. Invariant: balance = Σ lots.remaining. */
 export type CardState = Pick<
@@ -19,6 +19,7 @@ export type CardState = Pick<
   | 'purchases'
   | 'lastPurchaseAt'
   | 'refunds'
+  | 'importedCounters'
 >;
 
 export interface PlannedLine extends LineRequest {
@@ -35,6 +36,8 @@ export interface PlannedTransition {
   refund: RefundRecord | null;
   /** Present for a hand-set level: the new hand-assigned level (null clears it). */
   manualLevelId?: string | null;
+  /** Present for an import: the imported totals that now stand. */
+  imported?: ImportedCounters | null;
 }
 
 /** Oldest first: spending, clawback and expiry take the lots that expire soonest. */
@@ -60,6 +63,7 @@ function cloneState(card: CardState): CardState {
     lots: card.lots.map((l) => ({ entryId: l.entryId, earnedAt: new Date(l.earnedAt), expiresAt: new Date(l.expiresAt), remaining: l.remaining })),
     refunds: card.refunds.map((r) => ({ ...r })),
     lastPurchaseAt: card.lastPurchaseAt ? new Date(card.lastPurchaseAt) : null,
+    importedCounters: card.importedCounters ? { ...card.importedCounters } : null,
   };
 }
 
@@ -150,6 +154,15 @@ export function planTransition(
   }
   if (t.refund) s.refunds = addRefund(s.refunds, t.refund);
   if (t.manualLevelId !== undefined) s.manualLevelId = t.manualLevelId;
+  if (t.imported) {
+    // Rule: an import's totals replace those of the import before; the counters move by the difference.
+    const prev = s.importedCounters ?? { purchases: 0, spentKopecks: 0, lastPurchaseAt: null };
+    s.purchases = Math.max(0, s.purchases + t.imported.purchases - prev.purchases);
+    s.spentKopecks = Math.max(0, s.spentKopecks + t.imported.spentKopecks - prev.spentKopecks);
+    const last = t.imported.lastPurchaseAt ? new Date(t.imported.lastPurchaseAt) : null;
+    if (last && (!s.lastPurchaseAt || last.getTime() > s.lastPurchaseAt.getTime())) s.lastPurchaseAt = last;
+    s.importedCounters = { ...t.imported, lastPurchaseAt: last };
+  }
   s.levelId = levelTo ?? levelFor(settings, s.spentKopecks, s.manualLevelId).id;
   const lotSum = s.lots.reduce((sum, l) => sum + l.remaining, 0);
   if (s.balance < 0 || lotSum !== s.balance) throw new Error(`ledger invariant broken: balance ${s.balance}, lots ${lotSum}`);
@@ -178,5 +191,6 @@ export function stateOf(card: CardDoc): CardState {
     purchases: c.purchases ?? 0,
     lastPurchaseAt: c.lastPurchaseAt ?? null,
     refunds: c.refunds ?? [],
+    importedCounters: c.importedCounters ?? null,
   });
 }

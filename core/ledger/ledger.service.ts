@@ -10,7 +10,7 @@ import type { EntryDoc } from './entry.model.js';
 import { entryEvents } from './ledger.events.js';
 import { planTransition, stateOf, type CardState, type PlannedLine, type PlannedTransition } from './ledger.plan.js';
 import type { Contended, LedgerRepository } from './ledger.repository.js';
-import type { AppliedMovement, MovementRequest, TransitionRequest } from './ledger.types.js';
+import type { AppliedMovement, ImportedCounters, MovementRequest, TransitionRequest } from './ledger.types.js';
 
 /** Points at which a test may inject a crash (the hook throws: the process "dies" there). */
 export type LedgerStep = 'entry_inserted' | 'events_published' | 'card_written';
@@ -61,6 +61,7 @@ function plannedOf(e: EntryDoc): PlannedTransition {
     isPurchase: e.type === 'purchase',
     refund: e.refund,
     ...(e.type === 'level' ? { manualLevelId: e.manualLevelId ?? null } : {}),
+    ...(e.imported ? { imported: e.imported } : {}),
   };
 }
 
@@ -127,6 +128,7 @@ export function createLedger(deps: LedgerDeps) {
       isPurchase: t.type === 'purchase',
       refund: t.refund ?? null,
       ...(t.type === 'level' ? { manualLevelId: t.manualLevelId ?? null } : {}),
+      ...(t.imported ? { imported: t.imported } : {}),
     };
     const p = planTransition(stateOf(card), planned, settings, now);
     const entry: EntryDoc = {
@@ -142,6 +144,7 @@ export function createLedger(deps: LedgerDeps) {
       purchase: t.purchase ?? null,
       refund: t.refund ?? null,
       ...(t.type === 'level' ? { manualLevelId: t.manualLevelId ?? null } : {}),
+      ...(t.imported ? { imported: t.imported } : {}),
       memberId: card.memberId,
       result: p.result,
       createdAt: now,
@@ -418,6 +421,35 @@ export function createLedger(deps: LedgerDeps) {
         input.card,
       );
       return toApplied(entry, false);
+    },
+
+    /**
+     * What an import of the shop's old base says the customer did before (purchases, spend,
+     * last purchase): the card's counters move by the difference from the previous import's
+     * totals, in one transition (level recomputed from the spend). Null when nothing changes.
+     */
+    async importCounters(input: { card: string; importId: string; totals: ImportedCounters }): Promise<AppliedMovement | null> {
+      const key = `import-counters:${input.importId}:${input.card}`;
+      const same = (a: ImportedCounters | null, b: ImportedCounters): boolean =>
+        (a?.purchases ?? 0) === b.purchases && (a?.spentKopecks ?? 0) === b.spentKopecks && (a?.lastPurchaseAt ? new Date(a.lastPurchaseAt).getTime() : null) === (b.lastPurchaseAt?.getTime() ?? null);
+      try {
+        const { entry, replayed } = await transact(
+          {
+            key,
+            load: () => cardOf(input.card),
+            build: (card) => {
+              if (same(card.importedCounters, input.totals)) throw new DomainError('not_found', 'nothing to import');
+              return { key, card: input.card, type: 'import', lines: [], imported: input.totals, ref: { reason: `import:${input.importId}`, author: 'import' }, correction: true };
+            },
+            same: (e) => e.card === input.card && e.type === 'import',
+          },
+          input.card,
+        );
+        return replayed ? null : toApplied(entry, false);
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'not_found') return null;
+        throw err;
+      }
     },
 
     /** Expires the due lots of one card as one entry (the scheduled expiry job); null when none were due. */

@@ -96,6 +96,13 @@ export interface ReceiptRefunds {
   returned: number;
 }
 
+/** What an import says a customer did before the programme (totals from the shop's old base). */
+export interface ImportedCounters {
+  purchases: number;
+  spentKopecks: number;
+  lastPurchaseAt: Date | null;
+}
+
 /** Cumulative figures of a card, changed in the same atomic update as the balance. */
 export interface CardCounters {
   purchases: number;
@@ -132,6 +139,11 @@ export interface TransitionRequest {
   refund?: RefundRecord;
   /** For 'level': the hand-assigned level to set (null clears it). */
   manualLevelId?: string | null;
+  /**
+   * For 'import': the imported totals that now stand; the card's counters move by the
+   * difference from the totals imported before, so a re-run adds nothing.
+   */
+  imported?: ImportedCounters;
   /**
    * Whether a blocked or replaced card takes it. Earning and spending are refused on such a
    * card; corrections (refunds, expiry, manual adjustments) still land so the books stay right.

@@ -29,6 +29,54 @@ export interface MemberDoc {
   erasedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Counters mirrored from the ledger's events (core/insight/member-stats.mirror.ts); absent until the first movement. */
+  stats?: MemberStats;
+  /** Channels, pass, reach, referrals, contests: refreshed by the audience pass (core/segments/member-profile.pass.ts). */
+  profile?: MemberProfile;
+  /** RFM scores of the last recompute (core/segments/rfm.service.ts); absent for members without purchases. */
+  rfm?: MemberRfm;
+  /** The import that created this member (core/imports/import.apply.ts): such members are not new joiners. */
+  imported?: MemberImport;
+}
+
+export interface MemberStats {
+  /** Card version of the snapshot: a newer one wins, an older or repeated one is ignored. */
+  seq: number;
+  purchases: number;
+  spentKopecks: number;
+  lastPurchaseAt: Date | null;
+  earned: number;
+  redeemed: number;
+  expired: number;
+  balance: number;
+  levelId: string | null;
+}
+
+export interface MemberProfile {
+  /** Chat channels with a linked account (telegram, vk, twitch, console). */
+  channels: string[];
+  hasPass: boolean;
+  /** Channels a marketing message can reach: linked (or a pass on a device) and opted in. */
+  reachable: string[];
+  referrals: number;
+  contests: number;
+  at: Date;
+}
+
+export interface MemberRfm {
+  r: number;
+  f: number;
+  m: number;
+  group: string;
+  run: string;
+  at: Date;
+}
+
+/** Set once when an import creates or first touches the member; what it loaded is in `import_marks`. */
+export interface MemberImport {
+  importId: string;
+  createdByImport: boolean;
+  at: Date;
 }
 
 const memberSchema = new Schema<MemberDoc>(
@@ -49,12 +97,20 @@ const memberSchema = new Schema<MemberDoc>(
     birthday: { type: Date, default: null },
     registeredAt: { type: Date, default: null },
     erasedAt: { type: Date, default: null },
+    stats: { type: Schema.Types.Mixed },
+    profile: { type: Schema.Types.Mixed },
+    rfm: { type: Schema.Types.Mixed },
+    imported: { type: Schema.Types.Mixed },
   },
   { timestamps: true, collection: 'members', versionKey: false },
 );
 memberSchema.index({ phone: 1 }, { unique: true });
 memberSchema.index({ referralCode: 1 }, { unique: true });
 memberSchema.index({ referrerId: 1 });
+// Reports and segments: join date, last purchase, RFM group.
+memberSchema.index({ registeredAt: 1 });
+memberSchema.index({ 'stats.lastPurchaseAt': 1 });
+memberSchema.index({ 'rfm.group': 1 });
 
 /**
  * A channel identity (`telegram:<user id>`, `vk:<id>` …) → member. A collection of its own

@@ -36,6 +36,9 @@ export const ERROR_CODES = [
   'contest_already_entered',
   'contest_card_taken',
   'contest_throttled',
+  'import_not_found',
+  'file_too_large',
+  'segment_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,0 +1,139 @@
+import type { Connection } from 'mongoose';
+import type { I18n, Language } from '../i18n/i18n.js';
+import { parsePeriod, type Period } from '../insight/shop-time.js';
+import { entryModel, type EntryDoc } from '../ledger/entry.model.js';
+import { memberModels, type MemberDoc } from '../members/member.model.js';
+import { purchaseIdOf } from '../purchases/purchase.service.js';
+import type { CardDoc } from '../cards/card.model.js';
+import type { CardService } from '../cards/card.service.js';
+import type { Clock } from '../shared/clock.js';
+import type { AudienceDoc } from '../segments/audience.model.js';
+import type { SegmentService } from '../segments/segment.service.js';
+import { exportStream, type ExportColumn, type ExportFormat, type ExportValue } from './export.format.js';
+import type { Readable } from 'node:stream';
+
+export interface ExportResult {
+  stream: Readable;
+  fileName: string;
+}
+
+const MEMBER_COLUMNS = ['member_id', 'phone', 'name', 'card', 'status', 'joined_at', 'channel', 'level', 'balance', 'purchases', 'spent_rub', 'last_purchase_at', 'earned', 'redeemed', 'expired', 'referrals', 'contests', 'channels', 'has_pass', 'reachable', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_group'] as const;
+const LEDGER_COLUMNS = ['entry_id', 'applied_at', 'card', 'type', 'amount', 'balance_after', 'store_id', 'receipt_id', 'reason', 'author'] as const;
+const PURCHASE_COLUMNS = ['purchase_id', 'created_at', 'store_id', 'receipt_id', 'card', 'member_id', 'total_rub', 'discount_rub', 'redeemed_points', 'accrued_points', 'refunded_rub'] as const;
+
+const rub = (k: number): number => Math.round(k) / 100;
+
+/**
+ * Exports: members (with their segment and RFM columns), ledger entries of a period (for the
+ * accountant) and purchases of a period, as CSV or XLSX, streamed: rows are read with a
+ * cursor and written as they come, never the whole set in memory.
+ */
+export function createExports(deps: { conn: Connection; segments: SegmentService; cards: Pick<CardService, 'byNumber'>; clock: Clock; timeZone: string; i18n: Pick<I18n, 't'> }) {
+  const { Members } = memberModels(deps.conn);
+  const columns = (kind: string, keys: readonly string[], lang: Language): ExportColumn[] => keys.map((k) => ({ key: k, label: deps.i18n.t(lang, `insight:export.${kind}.${k}`) }));
+  const stamp = (): string => deps.clock.now().toISOString().slice(0, 10);
+  const rfmName = (g: string | null, lang: Language): string | null => (g ? deps.i18n.t(lang, `insight:rfm.${g}`) : null);
+
+  /**
+   * Members in id order, each with its audience document: both cursors run in the same
+   * order, so they are merged side by side (one read of each collection, no look-up per row).
+   */
+  async function* memberRows(segmentId: string | null, lang: Language): AsyncGenerator<ExportValue[]> {
+    const audience = deps.segments.audienceOf(segmentId);
+    const members = Members.find({ status: { $ne: 'erased' } }).sort({ _id: 1 }).batchSize(1000).lean<MemberDoc[]>().cursor();
+    let m = (await members.next());
+    for await (const a of audience) {
+      const id = String(a._id);
+      while (m && String(m._id) < id) m = (await members.next());
+      if (!m || String(m._id) !== id) continue;
+      yield memberRow(m, a, lang);
+      m = (await members.next());
+    }
+    await members.close();
+  }
+
+  function memberRow(m: MemberDoc, a: AudienceDoc, lang: Language): ExportValue[] {
+    return [
+      String(m._id),
+      m.phone,
+      m.name,
+      m.cardNumber,
+      m.status,
+      a.joinedAt ? new Date(a.joinedAt) : null,
+      a.channel,
+      a.level,
+      a.balance,
+      a.purchases,
+      rub(a.spentKopecks),
+      a.lastPurchaseAt ? new Date(a.lastPurchaseAt) : null,
+      a.earned,
+      a.redeemed,
+      a.expired,
+      a.referrals,
+      a.contests,
+      a.channels.join(', '),
+      a.hasPass,
+      a.reachable.join(', '),
+      a.rfmR,
+      a.rfmF,
+      a.rfmM,
+      rfmName(a.rfmGroup, lang),
+    ];
+  }
+
+  async function* ledgerRows(p: Period): AsyncGenerator<ExportValue[]> {
+    const cursor = entryModel(deps.conn).find({ createdAt: { $gte: p.start, $lt: p.end } }).sort({ createdAt: 1, _id: 1 }).batchSize(1000).lean<EntryDoc[]>().cursor();
+    for await (const e of cursor) {
+      yield [e._id, new Date(e.createdAt), e.card, e.type, e.amount, e.result.balanceAfter, e.ref.storeId ?? null, e.ref.receiptId ?? null, e.ref.reason ?? null, e.ref.author ?? null];
+    }
+  }
+
+  /**
+   * Purchases of a period: receipts live on their ledger entries; what was refunded of each
+   * comes from the card, which keeps the refunds of its receipts (read once per card).
+   */
+  async function* purchaseRows(p: Period): AsyncGenerator<ExportValue[]> {
+    const cursor = entryModel(deps.conn).find({ type: 'purchase', createdAt: { $gte: p.start, $lt: p.end } }).sort({ createdAt: 1, _id: 1 }).batchSize(1000).lean<EntryDoc[]>().cursor();
+    const refundsOf = new Map<string, CardDoc['refunds']>();
+    for await (const e of cursor) {
+      const x = e.purchase;
+      if (!x) continue;
+      if (!refundsOf.has(e.card)) {
+        if (refundsOf.size >= 10_000) refundsOf.clear();
+        refundsOf.set(e.card, (await deps.cards.byNumber(e.card))?.refunds ?? []);
+      }
+      const refunded = refundsOf.get(e.card)?.find((r) => r.purchaseKey === e._id)?.kopecks ?? 0;
+      yield [purchaseIdOf(e._id), new Date(e.createdAt), x.storeId, x.receiptId, e.card, e.memberId, rub(x.totalKopecks), rub(x.discountKopecks), x.redeemPoints, x.accrued, rub(refunded)];
+    }
+  }
+
+  const period = (input: { from?: string | undefined; to?: string | undefined }): Period => parsePeriod(input, deps.clock.now(), deps.timeZone);
+
+  return {
+    async members(input: { format: ExportFormat; segmentId?: string | undefined; lang: Language }): Promise<ExportResult> {
+      // Refuses an unknown segment before any byte is sent.
+      if (input.segmentId) await deps.segments.get(input.segmentId);
+      return {
+        stream: exportStream(input.format, deps.i18n.t(input.lang, 'insight:export.members.sheet'), columns('members', MEMBER_COLUMNS, input.lang), memberRows(input.segmentId ?? null, input.lang)),
+        fileName: `members-${stamp()}.${input.format}`,
+      };
+    },
+
+    ledger(input: { format: ExportFormat; from?: string | undefined; to?: string | undefined; lang: Language }): ExportResult {
+      const p = period(input);
+      return {
+        stream: exportStream(input.format, deps.i18n.t(input.lang, 'insight:export.ledger.sheet'), columns('ledger', LEDGER_COLUMNS, input.lang), ledgerRows(p)),
+        fileName: `ledger-${p.from}-${p.to}.${input.format}`,
+      };
+    },
+
+    purchases(input: { format: ExportFormat; from?: string | undefined; to?: string | undefined; lang: Language }): ExportResult {
+      const p = period(input);
+      return {
+        stream: exportStream(input.format, deps.i18n.t(input.lang, 'insight:export.purchases.sheet'), columns('purchases', PURCHASE_COLUMNS, input.lang), purchaseRows(p)),
+        fileName: `purchases-${p.from}-${p.to}.${input.format}`,
+      };
+    },
+  };
+}
+export type Exports = ReturnType<typeof createExports>;

@@ -1,0 +1,102 @@
+import type { Connection } from 'mongoose';
+import { isDuplicateKey } from '../shared/errors.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { DAILY_FIELDS, insightModels, zeroDaily, type DailyValues, type FactDoc } from './insight.model.js';
+import type { InsightMovement } from './points-event.parse.js';
+import { rollupCells } from './rollup.js';
+import { shopDay, shopMonth } from './shop-time.js';
+
+/** What one movement adds to its day. */
+export function dailyValuesOf(m: InsightMovement): Partial<DailyValues> {
+  const v: Partial<DailyValues> = { net: m.amount };
+  if (m.imported) {
+    v.imported = m.amount;
+    return v;
+  }
+  const l = m.lines;
+  if (l.accrual) v.accrued = l.accrual;
+  if (l.credit) v.credited = l.credit;
+  if (l.redemption) v.redeemed = l.redemption;
+  if (l.return) v.returned = l.return;
+  if (l.clawback) v.clawedBack = l.clawback;
+  if (l.debit) v.debited = l.debit;
+  if (l.expiry) v.expired = l.expiry;
+  if (m.operation === 'purchase') {
+    v.purchases = 1;
+    v.revenueKopecks = m.spendDeltaKopecks;
+  } else if (m.operation === 'refund') {
+    v.refunds = 1;
+    v.refundKopecks = -m.spendDeltaKopecks;
+  }
+  return v;
+}
+
+async function insertOnce(model: { collection: { insertOne(doc: never): Promise<unknown> } }, doc: object): Promise<boolean> {
+  try {
+    await model.collection.insertOne(doc as never);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Daily stats fed by the outbox, exactly once under retries: each event becomes one fact whose
+ * `_id` is the event id (the insert is the claim; a BullMQ job run twice inserts nothing the
+ * second time), and a roll-up recomputes each touched day from its facts (see rollup.ts).
+ * Reports roll up first, then read one document per day.
+ */
+export function createDailyStats(deps: { conn: Connection; timeZone: string; clock?: Clock }) {
+  const m = insightModels(deps.conn);
+  const clock = deps.clock ?? systemClock;
+  return {
+    async init(): Promise<void> {
+      await Promise.all([m.Facts.createIndexes(), m.BuyerMonths.createIndexes(), m.ReferralOpens.createIndexes()]);
+    },
+
+    /** Records a movement's day fact and, for a purchase, the member's purchase month. Idempotent. */
+    async record(mv: InsightMovement, joinMonth: string | null): Promise<boolean> {
+      const fact: FactDoc = { _id: mv.eventId, cell: shopDay(mv.at, deps.timeZone), at: mv.at, memberId: mv.memberId, rolled: false, ...dailyValuesOf(mv) };
+      const fresh = await insertOnce(m.Facts, fact);
+      if (mv.operation === 'purchase' && mv.memberId) {
+        const month = shopMonth(mv.at, deps.timeZone);
+        await insertOnce(m.BuyerMonths, { _id: `${month}:${mv.memberId}`, cell: `${joinMonth ?? 'unknown'}|${month}`, memberId: mv.memberId, rolled: false });
+      }
+      return fresh;
+    },
+
+    /** A referral link opened (the funnel's first step): once per person and link. */
+    async referralOpened(input: { code: string; referrerId: string; account: string }): Promise<void> {
+      await insertOnce(m.ReferralOpens, { _id: `${input.code}|${input.account}`, code: input.code, referrerId: input.referrerId, at: clock.now() });
+    },
+
+    /** Folds new facts into days and retention cells; returns how many cells it recomputed. */
+    async rollup(): Promise<number> {
+      return (await rollupCells(m.Facts, m.Days, DAILY_FIELDS, clock)) + (await rollupCells(m.BuyerMonths, m.Cohorts, [], clock));
+    },
+
+    /** Sums of the days `from`..`to` (shop days, inclusive). Call rollup() first for up-to-date sums. */
+    async sum(from: string, to: string): Promise<DailyValues> {
+      const total = zeroDaily();
+      const days = await m.Days.find({ _id: { $gte: from, $lte: to } }, { v: 1 }).lean();
+      for (const d of days) for (const f of DAILY_FIELDS) total[f] += d.v[f] ?? 0;
+      return total;
+    },
+
+    /** Each day's sums (days without activity are absent). */
+    async byDay(from: string, to: string): Promise<Map<string, DailyValues>> {
+      const days = await m.Days.find({ _id: { $gte: from, $lte: to } }, { v: 1 }).sort({ _id: 1 }).lean();
+      return new Map(days.map((d) => [d._id, { ...zeroDaily(), ...d.v }]));
+    },
+
+    /** Buyers per retention cell `<join month>|<month>` for the join months given. */
+    async buyersByCohort(joinMonths: string[]): Promise<Map<string, number>> {
+      if (joinMonths.length === 0) return new Map();
+      const re = new RegExp(`^(${joinMonths.map((x) => x.replace(/[^\d-]/g, '')).join('|')})\\|`);
+      const cells = await m.Cohorts.find({ _id: { $regex: re } }, { n: 1 }).lean();
+      return new Map(cells.map((c) => [c._id, c.n]));
+    },
+  };
+}
+export type DailyStats = ReturnType<typeof createDailyStats>;

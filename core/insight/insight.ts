@@ -1,0 +1,48 @@
+import type { Connection } from 'mongoose';
+import type { CardService } from '../cards/card.service.js';
+import { createExports } from '../exports/export.service.js';
+import type { I18n } from '../i18n/i18n.js';
+import { createImportService } from '../imports/import.service.js';
+import { createReports } from '../reports/reports.service.js';
+import { createSegmentService } from '../segments/segment.service.js';
+import type { Ledger } from '../ledger/ledger.service.js';
+import type { ProgrammeSettings } from '../programme/settings.schema.js';
+import type { Clock } from '../shared/clock.js';
+import { createDailyStats } from './daily-stats.service.js';
+import { createInsightConsumer } from './insight.consumer.js';
+import { createMemberStatsMirror } from './member-stats.mirror.js';
+
+export interface InsightDeps {
+  conn: Connection;
+  ledger: Ledger;
+  cards: CardService;
+  settings: () => Promise<ProgrammeSettings>;
+  clock: Clock;
+  /** The shop's time zone (SHOP_TIMEZONE): days and months of reports. */
+  timeZone: string;
+}
+
+/** Import, segments, reports and exports, wired on the core's services. */
+export function createInsight(deps: InsightDeps) {
+  const mirror = createMemberStatsMirror(deps.conn);
+  const daily = createDailyStats({ conn: deps.conn, timeZone: deps.timeZone, clock: deps.clock });
+  const consumer = createInsightConsumer({ conn: deps.conn, mirror, daily, timeZone: deps.timeZone });
+  const imports = createImportService({ ...deps, mirror });
+  const segments = createSegmentService(deps);
+  const reports = createReports({ ...deps, daily, segments });
+  return {
+    timeZone: deps.timeZone,
+    mirror,
+    daily,
+    consumer,
+    imports,
+    segments,
+    reports,
+    /** Exports need the texts of their headers: made where an i18n instance is at hand. */
+    exports: (i18n: Pick<I18n, 't'>) => createExports({ conn: deps.conn, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n }),
+    async init(): Promise<void> {
+      await Promise.all([daily.init(), imports.init(), segments.init()]);
+    },
+  };
+}
+export type Insight = ReturnType<typeof createInsight>;
