@@ -137,6 +137,12 @@ export interface WalletConfig {
   credentials: WalletCredentials | null;
   /** null: pushes are off (passes still update when the holder pulls to refresh). */
   apns: ApnsConfig | null;
+  /**
+   * APNS_HOST when given explicitly (a local APNs on a laptop): with the dev certificates and
+   * no APNS_KEY, the embedded start pushes there with the dev key. Never Apple's own host.
+   */
+  devApnsHost: string | undefined;
+  apnsConcurrency: number;
   /** HMAC secret of distribution links; unset: generated into DATA_DIR like the admin token. */
   linkSecret: string | undefined;
   organizationName: string;
@@ -237,7 +243,7 @@ function twitchFrom(env: Env): TwitchConfig {
 const WALLET_SIGNER_VARS = ['WALLET_PASS_TYPE_ID', 'WALLET_TEAM_ID', 'WALLET_SIGNER_CERT', 'WALLET_SIGNER_KEY', 'WALLET_WWDR_CERT'] as const;
 
 /** Certificates come as a set: one of them alone is a mistake, not a half-configured wallet. */
-function walletFrom(env: Env, problems: { variable: string; message: string }[]): WalletConfig {
+function walletFrom(env: Env, problems: { variable: string; message: string }[], source: Record<string, string | undefined>): WalletConfig {
   const given = WALLET_SIGNER_VARS.filter((v) => env[v] !== undefined);
   let credentials: WalletCredentials | null = null;
   if (given.length > 0) {
@@ -267,9 +273,12 @@ function walletFrom(env: Env, problems: { variable: string; message: string }[])
   if (env.NODE_ENV === 'production' && credentials && !env.WALLET_LINK_SECRET) {
     problems.push({ variable: 'WALLET_LINK_SECRET', message: 'required in production when the wallet is configured' });
   }
+  const explicitHost = source.APNS_HOST?.trim() ? env.APNS_HOST.replace(/\/+$/, '') : undefined;
   return {
     credentials,
     apns,
+    devApnsHost: explicitHost && !/\.push\.apple\.com$/i.test(new URL(explicitHost).hostname) ? explicitHost : undefined,
+    apnsConcurrency: env.APNS_CONCURRENCY,
     linkSecret: env.WALLET_LINK_SECRET,
     organizationName: env.WALLET_ORGANIZATION_NAME,
     poolSize: env.WALLET_POOL_SIZE,
@@ -290,7 +299,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const problems: { variable: string; message: string }[] = [];
   const telegram = telegramFrom(env, problems);
   const vk = vkFrom(env, problems);
-  const wallet = walletFrom(env, problems);
+  const wallet = walletFrom(env, problems, source);
   const twitch = twitchFrom(env);
   if (env.NODE_ENV === 'production' && !env.ADMIN_TOKEN) {
     problems.push({ variable: 'ADMIN_TOKEN', message: 'required in production' });

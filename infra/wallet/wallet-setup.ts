@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../../core/config.js';
 import { loadApnsKey, loadWalletSigner, type WalletSigner } from '../../core/wallet/wallet-signer.js';
-import { devCredentials, readDevWalletCertificates } from './wallet-dev-certs.js';
+import { devCredentials, readDevWalletCertificates, type DevWalletFiles } from './wallet-dev-certs.js';
 
 export interface ApnsSetup {
   host: string;
@@ -42,8 +42,9 @@ export function resolveLinkSecret(config: Pick<Config, 'dataDir' | 'wallet'>): s
 export function resolveWalletSetup(config: Config, now: Date = new Date()): WalletSetup {
   let source: 'configured' | 'dev' = 'configured';
   let creds = config.wallet.credentials;
+  let dev: DevWalletFiles | null = null;
   if (!creds && config.env !== 'production') {
-    const dev = readDevWalletCertificates(devCertsDir(config));
+    dev = readDevWalletCertificates(devCertsDir(config));
     if (dev) {
       creds = devCredentials(dev);
       source = 'dev';
@@ -55,10 +56,18 @@ export function resolveWalletSetup(config: Config, now: Date = new Date()): Wall
   if (config.wallet.apns) {
     const a = config.wallet.apns;
     apns = { host: a.host, key: loadApnsKey(a), keyId: a.keyId, teamId: a.teamId, concurrency: a.concurrency };
+  } else if (dev && config.wallet.devApnsHost) {
+    // A laptop: the dev certificates come with an APNs key; pushes go to the local APNs given
+    // as APNS_HOST (never to Apple, which would refuse the throw-away key anyway).
+    apns = { host: config.wallet.devApnsHost, key: loadApnsKey({ key: dev.apnsKey }), keyId: dev.apnsKeyId, teamId: dev.teamId, concurrency: config.wallet.apnsConcurrency };
   }
   const linkSecret = resolveLinkSecret(config);
   const what = source === 'dev' ? `dev certificates in ${devCertsDir(config)} (NOT FOR PRODUCTION)` : signer.passTypeId;
-  const pushes = apns ? `pushes via ${apns.host}` : 'no pushes (no APNS_KEY)';
+  const pushes = apns
+    ? `pushes via ${apns.host}${source === 'dev' && !config.wallet.apns ? ' with the dev APNs key' : ''}`
+    : source === 'dev'
+      ? 'no pushes (dev certificates push only to a local APNs: set APNS_HOST to it)'
+      : 'no pushes (no APNS_KEY)';
   return {
     enabled: true,
     source,
