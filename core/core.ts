@@ -10,7 +10,9 @@ import type { EventSink } from './events/event.types.js';
 import { createLedgerRepository } from './ledger/ledger.repository.js';
 import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
+import { createDailyStatsRepository } from './insight/daily-stats.repository.js';
 import { createInsight } from './insight/insight.js';
+import { createMemberStatsRepository } from './insight/member-stats.repository.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createChatLinkService } from './members/chat-link.service.js';
 import { memberModels } from './members/member.model.js';
@@ -82,7 +84,18 @@ export function createCore(deps: CoreDeps) {
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
   const twitchState = createTwitchStateRepository(deps.conn);
-  const insight = createInsight({ conn: deps.conn, ledger, cards, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
+  const insight = createInsight({
+    conn: deps.conn,
+    repos: {
+      daily: createDailyStatsRepository(deps.conn),
+      memberStats: createMemberStatsRepository(deps.conn),
+    },
+    ledger,
+    cards,
+    settings,
+    clock,
+    timeZone: deps.timeZone ?? 'Europe/Moscow',
+  });
   return {
     clock,
     settings: settingsRepo,

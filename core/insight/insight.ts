@@ -8,12 +8,21 @@ import { createSegmentService } from '../segments/segment.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
+import type { DailyStatsRepository } from './daily-stats.repository.js';
 import { createDailyStats } from './daily-stats.service.js';
 import { createInsightConsumer } from './insight.consumer.js';
 import { createMemberStatsMirror } from './member-stats.mirror.js';
+import type { MemberStatsRepository } from './member-stats.repository.js';
+
+/** The insight's storage, built by the core factory (core/core.ts) from the connection. */
+export interface InsightRepositories {
+  daily: DailyStatsRepository;
+  memberStats: MemberStatsRepository;
+}
 
 export interface InsightDeps {
   conn: Connection;
+  repos: InsightRepositories;
   ledger: Ledger;
   cards: CardService;
   settings: () => Promise<ProgrammeSettings>;
@@ -24,9 +33,9 @@ export interface InsightDeps {
 
 /** Import, segments, reports and exports, wired on the core's services. */
 export function createInsight(deps: InsightDeps) {
-  const mirror = createMemberStatsMirror(deps.conn);
-  const daily = createDailyStats({ conn: deps.conn, timeZone: deps.timeZone, clock: deps.clock });
-  const consumer = createInsightConsumer({ conn: deps.conn, mirror, daily, timeZone: deps.timeZone });
+  const mirror = createMemberStatsMirror(deps.repos.memberStats);
+  const daily = createDailyStats({ repo: deps.repos.daily, timeZone: deps.timeZone, clock: deps.clock });
+  const consumer = createInsightConsumer({ members: deps.repos.memberStats, mirror, daily, timeZone: deps.timeZone });
   const imports = createImportService({ ...deps, mirror });
   const segments = createSegmentService(deps);
   const reports = createReports({ ...deps, daily, segments });
