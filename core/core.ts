@@ -22,6 +22,8 @@ import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
+import { createAudienceRepository } from './segments/audience.repository.js';
+import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createStoreRepository } from './stores/store.repository.js';
 import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
@@ -89,6 +91,8 @@ export function createCore(deps: CoreDeps) {
     repos: {
       daily: createDailyStatsRepository(deps.conn),
       memberStats: createMemberStatsRepository(deps.conn),
+      audience: createAudienceRepository(deps.conn),
+      segments: createSegmentRepository(deps.conn),
     },
     ledger,
     cards,

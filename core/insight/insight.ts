@@ -4,6 +4,8 @@ import { createExports } from '../exports/export.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import { createImportService } from '../imports/import.service.js';
 import { createReports } from '../reports/reports.service.js';
+import type { AudienceRepository } from '../segments/audience.repository.js';
+import type { SegmentRepository } from '../segments/segment.repository.js';
 import { createSegmentService } from '../segments/segment.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
@@ -18,6 +20,8 @@ import type { MemberStatsRepository } from './member-stats.repository.js';
 export interface InsightRepositories {
   daily: DailyStatsRepository;
   memberStats: MemberStatsRepository;
+  audience: AudienceRepository;
+  segments: SegmentRepository;
 }
 
 export interface InsightDeps {
@@ -37,7 +41,7 @@ export function createInsight(deps: InsightDeps) {
   const daily = createDailyStats({ repo: deps.repos.daily, timeZone: deps.timeZone, clock: deps.clock });
   const consumer = createInsightConsumer({ members: deps.repos.memberStats, mirror, daily, timeZone: deps.timeZone });
   const imports = createImportService({ ...deps, mirror });
-  const segments = createSegmentService(deps);
+  const segments = createSegmentService({ repo: deps.repos.segments, audience: deps.repos.audience, clock: deps.clock, timeZone: deps.timeZone, settings: deps.settings });
   const reports = createReports({ ...deps, daily, segments });
   return {
     timeZone: deps.timeZone,
