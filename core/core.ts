@@ -22,6 +22,7 @@ import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
+import { createReportsRepository } from './reports/reports.repository.js';
 import { createAudienceRepository } from './segments/audience.repository.js';
 import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -93,6 +94,7 @@ export function createCore(deps: CoreDeps) {
       memberStats: createMemberStatsRepository(deps.conn),
       audience: createAudienceRepository(deps.conn),
       segments: createSegmentRepository(deps.conn),
+      reports: createReportsRepository(deps.conn),
     },
     ledger,
     cards,

@@ -3,6 +3,7 @@ import type { CardService } from '../cards/card.service.js';
 import { createExports } from '../exports/export.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import { createImportService } from '../imports/import.service.js';
+import type { ReportsRepository } from '../reports/reports.repository.js';
 import { createReports } from '../reports/reports.service.js';
 import type { AudienceRepository } from '../segments/audience.repository.js';
 import type { SegmentRepository } from '../segments/segment.repository.js';
@@ -22,6 +23,7 @@ export interface InsightRepositories {
   memberStats: MemberStatsRepository;
   audience: AudienceRepository;
   segments: SegmentRepository;
+  reports: ReportsRepository;
 }
 
 export interface InsightDeps {
@@ -42,7 +44,7 @@ export function createInsight(deps: InsightDeps) {
   const consumer = createInsightConsumer({ members: deps.repos.memberStats, mirror, daily, timeZone: deps.timeZone });
   const imports = createImportService({ ...deps, mirror });
   const segments = createSegmentService({ repo: deps.repos.segments, audience: deps.repos.audience, clock: deps.clock, timeZone: deps.timeZone, settings: deps.settings });
-  const reports = createReports({ ...deps, daily, segments });
+  const reports = createReports({ repo: deps.repos.reports, daily, segments, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   return {
     timeZone: deps.timeZone,
     mirror,
