@@ -7,6 +7,7 @@ import { createContestService } from './contests/contest.service.js';
 import { createConversationRepository } from './conversations/conversation.repository.js';
 import { createOutbox } from './events/outbox.repository.js';
 import type { EventSink } from './events/event.types.js';
+import { createExportRepository } from './exports/export.repository.js';
 import { createLedgerRepository } from './ledger/ledger.repository.js';
 import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
@@ -95,6 +96,7 @@ export function createCore(deps: CoreDeps) {
       audience: createAudienceRepository(deps.conn),
       segments: createSegmentRepository(deps.conn),
       reports: createReportsRepository(deps.conn),
+      exports: createExportRepository(deps.conn),
     },
     ledger,
     cards,

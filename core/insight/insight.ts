@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
+import type { ExportRepository } from '../exports/export.repository.js';
 import { createExports } from '../exports/export.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import { createImportService } from '../imports/import.service.js';
@@ -24,6 +25,7 @@ export interface InsightRepositories {
   audience: AudienceRepository;
   segments: SegmentRepository;
   reports: ReportsRepository;
+  exports: ExportRepository;
 }
 
 export interface InsightDeps {
@@ -54,7 +56,7 @@ export function createInsight(deps: InsightDeps) {
     segments,
     reports,
     /** Exports need the texts of their headers: made where an i18n instance is at hand. */
-    exports: (i18n: Pick<I18n, 't'>) => createExports({ conn: deps.conn, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n }),
+    exports: (i18n: Pick<I18n, 't'>) => createExports({ repo: deps.repos.exports, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n }),
     async init(): Promise<void> {
       await Promise.all([daily.init(), imports.init(), segments.init()]);
     },
