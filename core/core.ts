@@ -11,6 +11,8 @@ import { createExportRepository } from './exports/export.repository.js';
 import { createLedgerRepository } from './ledger/ledger.repository.js';
 import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
+import { createImportApplyRepository } from './imports/import-apply.repository.js';
+import { createImportRepository } from './imports/import.repository.js';
 import { createDailyStatsRepository } from './insight/daily-stats.repository.js';
 import { createInsight } from './insight/insight.js';
 import { createMemberStatsRepository } from './insight/member-stats.repository.js';
@@ -89,7 +91,6 @@ export function createCore(deps: CoreDeps) {
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
   const twitchState = createTwitchStateRepository(deps.conn);
   const insight = createInsight({
-    conn: deps.conn,
     repos: {
       daily: createDailyStatsRepository(deps.conn),
       memberStats: createMemberStatsRepository(deps.conn),
@@ -97,6 +98,8 @@ export function createCore(deps: CoreDeps) {
       segments: createSegmentRepository(deps.conn),
       reports: createReportsRepository(deps.conn),
       exports: createExportRepository(deps.conn),
+      imports: createImportRepository(deps.conn),
+      importTarget: createImportApplyRepository(deps.conn),
     },
     ledger,
     cards,

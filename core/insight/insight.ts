@@ -1,8 +1,9 @@
-import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
 import type { ExportRepository } from '../exports/export.repository.js';
 import { createExports } from '../exports/export.service.js';
 import type { I18n } from '../i18n/i18n.js';
+import type { ImportApplyRepository } from '../imports/import-apply.repository.js';
+import type { ImportRepository } from '../imports/import.repository.js';
 import { createImportService } from '../imports/import.service.js';
 import type { ReportsRepository } from '../reports/reports.repository.js';
 import { createReports } from '../reports/reports.service.js';
@@ -26,10 +27,12 @@ export interface InsightRepositories {
   segments: SegmentRepository;
   reports: ReportsRepository;
   exports: ExportRepository;
+  imports: ImportRepository;
+  /** What an import row writes into the programme. */
+  importTarget: ImportApplyRepository;
 }
 
 export interface InsightDeps {
-  conn: Connection;
   repos: InsightRepositories;
   ledger: Ledger;
   cards: CardService;
@@ -44,7 +47,16 @@ export function createInsight(deps: InsightDeps) {
   const mirror = createMemberStatsMirror(deps.repos.memberStats);
   const daily = createDailyStats({ repo: deps.repos.daily, timeZone: deps.timeZone, clock: deps.clock });
   const consumer = createInsightConsumer({ members: deps.repos.memberStats, mirror, daily, timeZone: deps.timeZone });
-  const imports = createImportService({ ...deps, mirror });
+  const imports = createImportService({
+    repo: deps.repos.imports,
+    target: deps.repos.importTarget,
+    ledger: deps.ledger,
+    cards: deps.cards,
+    mirror,
+    settings: deps.settings,
+    clock: deps.clock,
+    timeZone: deps.timeZone,
+  });
   const segments = createSegmentService({ repo: deps.repos.segments, audience: deps.repos.audience, clock: deps.clock, timeZone: deps.timeZone, settings: deps.settings });
   const reports = createReports({ repo: deps.repos.reports, daily, segments, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   return {
