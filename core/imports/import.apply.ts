@@ -341,4 +341,3 @@ export function createRowApplier(deps: { repo: ImportApplyRepository; ledger: Le
     },
   };
 }
-export type RowApplier = ReturnType<typeof createRowApplier>;

@@ -373,4 +373,3 @@ export function createImportService(deps: ImportServiceDeps) {
     },
   };
 }
-export type ImportService = ReturnType<typeof createImportService>;

@@ -30,4 +30,3 @@ export function createInsightConsumer(deps: { members: Pick<MemberStatsRepositor
     },
   };
 }
-export type InsightConsumer = ReturnType<typeof createInsightConsumer>;

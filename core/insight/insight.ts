@@ -74,4 +74,3 @@ export function createInsight(deps: InsightDeps) {
     },
   };
 }
-export type Insight = ReturnType<typeof createInsight>;

@@ -181,4 +181,3 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
     broadcast: (input: BroadcastReportInput) => broadcastReport(repo, input),
   };
 }
-export type Reports = ReturnType<typeof createReports>;
