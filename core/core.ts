@@ -7,10 +7,15 @@ import { createContestService } from './contests/contest.service.js';
 import { createConversationRepository } from './conversations/conversation.repository.js';
 import { createOutbox } from './events/outbox.repository.js';
 import type { EventSink } from './events/event.types.js';
+import { createExportRepository } from './exports/export.repository.js';
 import { createLedgerRepository } from './ledger/ledger.repository.js';
 import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
+import { createImportApplyRepository } from './imports/import-apply.repository.js';
+import { createImportRepository } from './imports/import.repository.js';
+import { createDailyStatsRepository } from './insight/daily-stats.repository.js';
 import { createInsight } from './insight/insight.js';
+import { createMemberStatsRepository } from './insight/member-stats.repository.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createChatLinkService } from './members/chat-link.service.js';
 import { memberModels } from './members/member.model.js';
@@ -20,6 +25,9 @@ import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
+import { createReportsRepository } from './reports/reports.repository.js';
+import { createAudienceRepository } from './segments/audience.repository.js';
+import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createStoreRepository } from './stores/store.repository.js';
 import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
@@ -82,7 +90,23 @@ export function createCore(deps: CoreDeps) {
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
   const twitchState = createTwitchStateRepository(deps.conn);
-  const insight = createInsight({ conn: deps.conn, ledger, cards, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
+  const insight = createInsight({
+    repos: {
+      daily: createDailyStatsRepository(deps.conn),
+      memberStats: createMemberStatsRepository(deps.conn),
+      audience: createAudienceRepository(deps.conn),
+      segments: createSegmentRepository(deps.conn),
+      reports: createReportsRepository(deps.conn),
+      exports: createExportRepository(deps.conn),
+      imports: createImportRepository(deps.conn),
+      importTarget: createImportApplyRepository(deps.conn),
+    },
+    ledger,
+    cards,
+    settings,
+    clock,
+    timeZone: deps.timeZone ?? 'Europe/Moscow',
+  });
   return {
     clock,
     settings: settingsRepo,

@@ -1,8 +1,6 @@
-import type { Connection } from 'mongoose';
 import type { I18n, Language } from '../i18n/i18n.js';
 import { parsePeriod, type Period } from '../insight/shop-time.js';
-import { entryModel, type EntryDoc } from '../ledger/entry.model.js';
-import { memberModels, type MemberDoc } from '../members/member.model.js';
+import type { MemberDoc } from '../members/member.model.js';
 import { purchaseIdOf } from '../purchases/purchase.service.js';
 import type { CardDoc } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
@@ -10,6 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import type { AudienceDoc } from '../segments/audience.model.js';
 import type { SegmentService } from '../segments/segment.service.js';
 import { exportStream, type ExportColumn, type ExportFormat, type ExportValue } from './export.format.js';
+import type { ExportRepository } from './export.repository.js';
 import type { Readable } from 'node:stream';
 
 export interface ExportResult {
@@ -28,8 +27,7 @@ const rub = (k: number): number => Math.round(k) / 100;
  * accountant) and purchases of a period, as CSV or XLSX, streamed: rows are read with a
  * cursor and written as they come, never the whole set in memory.
  */
-export function createExports(deps: { conn: Connection; segments: SegmentService; cards: Pick<CardService, 'byNumber'>; clock: Clock; timeZone: string; i18n: Pick<I18n, 't'> }) {
-  const { Members } = memberModels(deps.conn);
+export function createExports(deps: { repo: ExportRepository; segments: SegmentService; cards: Pick<CardService, 'byNumber'>; clock: Clock; timeZone: string; i18n: Pick<I18n, 't'> }) {
   const columns = (kind: string, keys: readonly string[], lang: Language): ExportColumn[] => keys.map((k) => ({ key: k, label: deps.i18n.t(lang, `insight:export.${kind}.${k}`) }));
   const stamp = (): string => deps.clock.now().toISOString().slice(0, 10);
   const rfmName = (g: string | null, lang: Language): string | null => (g ? deps.i18n.t(lang, `insight:rfm.${g}`) : null);
@@ -40,7 +38,7 @@ export function createExports(deps: { conn: Connection; segments: SegmentService
    */
   async function* memberRows(segmentId: string | null, lang: Language): AsyncGenerator<ExportValue[]> {
     const audience = deps.segments.audienceOf(segmentId);
-    const members = Members.find({ status: { $ne: 'erased' } }).sort({ _id: 1 }).batchSize(1000).lean<MemberDoc[]>().cursor();
+    const members = deps.repo.membersInIdOrder();
     let m = (await members.next());
     for await (const a of audience) {
       const id = String(a._id);
@@ -82,8 +80,7 @@ export function createExports(deps: { conn: Connection; segments: SegmentService
   }
 
   async function* ledgerRows(p: Period): AsyncGenerator<ExportValue[]> {
-    const cursor = entryModel(deps.conn).find({ createdAt: { $gte: p.start, $lt: p.end } }).sort({ createdAt: 1, _id: 1 }).batchSize(1000).lean<EntryDoc[]>().cursor();
-    for await (const e of cursor) {
+    for await (const e of deps.repo.entries(p)) {
       yield [e._id, new Date(e.createdAt), e.card, e.type, e.amount, e.result.balanceAfter, e.ref.storeId ?? null, e.ref.receiptId ?? null, e.ref.reason ?? null, e.ref.author ?? null];
     }
   }
@@ -93,9 +90,8 @@ export function createExports(deps: { conn: Connection; segments: SegmentService
    * comes from the card, which keeps the refunds of its receipts (read once per card).
    */
   async function* purchaseRows(p: Period): AsyncGenerator<ExportValue[]> {
-    const cursor = entryModel(deps.conn).find({ type: 'purchase', createdAt: { $gte: p.start, $lt: p.end } }).sort({ createdAt: 1, _id: 1 }).batchSize(1000).lean<EntryDoc[]>().cursor();
     const refundsOf = new Map<string, CardDoc['refunds']>();
-    for await (const e of cursor) {
+    for await (const e of deps.repo.entries(p, 'purchase')) {
       const x = e.purchase;
       if (!x) continue;
       if (!refundsOf.has(e.card)) {

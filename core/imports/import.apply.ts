@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { Types, type Connection } from 'mongoose';
 import { generateCardNumber } from '../cards/card-number.js';
-import { cardModel } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
 import type { MemberStatsMirror } from '../insight/member-stats.mirror.js';
 import type { Ledger } from '../ledger/ledger.service.js';
-import { memberModels, type CardAliasDoc, type MemberDoc } from '../members/member.model.js';
+import { newMemberId, type CardAliasDoc, type MemberDoc } from '../members/member.model.js';
 import { levelFor } from '../programme/rules.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
-import { DomainError, isDuplicateKey } from '../shared/errors.js';
+import { DomainError } from '../shared/errors.js';
+import type { ImportApplyRepository } from './import-apply.repository.js';
 import { issueCardsWithCounters, openingCard, writeImportedCounters, type CountedCard, type ImportedCounters } from './import.counters.js';
-import { importModels, type ImportMarkDoc, type RowOutcome } from './import.model.js';
+import type { ImportMarkDoc, RowOutcome } from './import.model.js';
 import { rowHash, type ImportRow, type RowError, type RowReason } from './import.row.js';
 
 /** What the database already holds for a batch of rows, read by key (cheap on every server) before any write. */
@@ -54,26 +53,24 @@ const ZERO_COUNTERS: ImportedCounters = { purchases: 0, spentKopecks: 0, lastPur
  * New rows are inserts only where the data is ours: on FerretDB v1 every update scans its
  * whole collection, so a 100,000-row base must not cost an update per row where an insert does.
  */
-export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards: CardService; mirror: MemberStatsMirror; clock: Clock }) {
-  const { Members, Aliases } = memberModels(deps.conn);
-  const { Marks } = importModels(deps.conn);
-  const Cards = cardModel(deps.conn).collection;
-  const cardById = async (n: string): Promise<CountedCard | null> => (await Cards.findOne({ _id: n as never })) as unknown as CountedCard | null;
+export function createRowApplier(deps: { repo: ImportApplyRepository; ledger: Ledger; cards: CardService; mirror: MemberStatsMirror; clock: Clock }) {
+  const repo = deps.repo;
+  const cardById = (n: string): Promise<CountedCard | null> => repo.card(n);
 
   async function prefetch(rows: ImportRow[], dryRun: boolean): Promise<Prefetched> {
     const pre: Prefetched = { marks: new Map(), members: new Map(), cards: new Map(), aliases: new Map() };
     await Promise.all(
       rows.map(async (r) => {
-        const mark = await Marks.findById(r.phone).lean<ImportMarkDoc>();
+        const mark = await repo.mark(r.phone);
         if (mark) pre.marks.set(r.phone, mark);
         // The same row as last time: nothing more to read (or write).
         if (mark?.hash === rowHash(r)) return;
         if (mark) {
-          const m = Types.ObjectId.isValid(mark.memberId) ? await Members.findById(mark.memberId).lean<MemberDoc>() : null;
+          const m = await repo.member(mark.memberId);
           if (m) pre.members.set(r.phone, m);
         }
         if (r.card) {
-          const [asCard, alias] = await Promise.all([cardById(r.card), Aliases.findById(r.card).lean<CardAliasDoc>()]);
+          const [asCard, alias] = await Promise.all([cardById(r.card), repo.alias(r.card)]);
           if (asCard) pre.cards.set(r.card, asCard);
           if (alias) pre.aliases.set(r.card, alias);
         }
@@ -82,7 +79,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
     // Phones without a mark may still be members (joined through a bot). A real run learns it
     // from the unique phone index when it inserts; a dry run must ask (one query per batch).
     const unknown = rows.filter((r) => !pre.members.has(r.phone) && pre.marks.get(r.phone)?.hash !== rowHash(r)).map((r) => r.phone);
-    if (dryRun && unknown.length) for (const m of await Members.find({ phone: { $in: unknown } }).lean<MemberDoc[]>()) pre.members.set(m.phone, m);
+    if (dryRun && unknown.length) for (const m of await repo.membersByPhone(unknown)) pre.members.set(m.phone, m);
     await Promise.all(
       [...pre.members.values()].map(async (m) => {
         const c = m.cardNumber ? await cardById(m.cardNumber) : null;
@@ -153,23 +150,15 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
     const alias = pre.aliases.get(old);
     if (alias?.card === cardNumber) return true;
     const now = deps.clock.now();
-    if (!alias) {
-      try {
-        await Aliases.collection.insertOne({ _id: old, card: cardNumber, importedAt: now, linkedAt: now } as never);
-        return true;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
-    }
+    if (!alias && (await repo.insertAlias({ _id: old, card: cardNumber, importedAt: now, linkedAt: now }))) return true;
     // A plastic card imported before (cards/import) and not linked yet.
-    const r = await Aliases.updateOne({ _id: old, card: null }, { $set: { card: cardNumber, linkedAt: now } });
-    return r.modifiedCount === 1 || (await Aliases.findById(old).lean<CardAliasDoc>())?.card === cardNumber;
+    return (await repo.linkFreeAlias(old, cardNumber, now)) || (await repo.alias(old))?.card === cardNumber;
   }
 
   function memberDoc(row: ImportRow, ctx: ApplyContext): MemberDoc {
     const now = deps.clock.now();
     return {
-      _id: new Types.ObjectId(),
+      _id: newMemberId(),
       phone: row.phone,
       name: row.name,
       language: 'ru',
@@ -206,20 +195,6 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
     };
   }
 
-  /** Inserts many; returns the indexes that collided with a unique key (the rest are in). */
-  async function insertMany(coll: { insertMany(docs: never[], o: { ordered: false }): Promise<unknown> }, docs: object[]): Promise<Set<number>> {
-    if (docs.length === 0) return new Set();
-    try {
-      await coll.insertMany(docs as never[], { ordered: false });
-      return new Set();
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : [];
-      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
-      return new Set(list.map((e) => e.index));
-    }
-  }
-
   /** The rest of a row once its member exists: card, alias, balance, counters, level. */
   async function complete(item: BatchItem, member: MemberDoc, created: boolean, pre: Prefetched, ctx: ApplyContext): Promise<ImportMarkDoc | { column: string; reason: RowReason }> {
     const { data: row } = item;
@@ -227,29 +202,23 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
     const memberId = String(member._id);
     if (!created && member.imported?.createdByImport) {
       // A member the import created follows the corrected file; one who joined by themselves keeps what they set.
-      await Members.collection.updateOne(
-        { _id: member._id },
-        {
-          $set: {
-            name: row.name,
-            ...(row.consentAt ? { 'consent.at': row.consentAt, registeredAt: row.consentAt } : {}),
-            ...(row.optIns ? { optIn: Object.fromEntries(row.optIns.map((c) => [c, true])) } : {}),
-            updatedAt: deps.clock.now(),
-          },
-        },
-      );
+      await repo.followFile(member._id, {
+        name: row.name,
+        ...(row.consentAt ? { consentAt: row.consentAt, registeredAt: row.consentAt } : {}),
+        ...(row.optIns ? { optIn: Object.fromEntries(row.optIns.map((c) => [c, true])) } : {}),
+        updatedAt: deps.clock.now(),
+      });
     }
     let cardNumber = member.cardNumber;
     if (!cardNumber) {
       cardNumber = generateCardNumber(ctx.settings.cardPrefixes.channels.admin, ctx.settings.cardRandomDigits);
-      await Members.updateOne({ _id: member._id, cardNumber: null }, { $set: { cardNumber } });
-      cardNumber = (await Members.findById(member._id, { cardNumber: 1 }).lean())?.cardNumber ?? cardNumber;
+      cardNumber = (await repo.reserveCardNumber(member._id, cardNumber)) ?? cardNumber;
     }
     let found = pre.cards.get(cardNumber) ?? (await cardById(cardNumber));
     if (found && found.memberId !== memberId) {
       // The reserved number was drawn twice (the batch's insertMany said so): draw another.
       const fresh = generateCardNumber(ctx.settings.cardPrefixes.channels.admin, ctx.settings.cardRandomDigits);
-      await Members.updateOne({ _id: member._id, cardNumber }, { $set: { cardNumber: fresh } });
+      await repo.replaceCardNumber(member._id, cardNumber, fresh);
       cardNumber = fresh;
       found = null;
     }
@@ -286,7 +255,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
       });
     }
     if (!created && !member.imported) {
-      await Members.collection.updateOne({ _id: member._id }, { $set: { imported: { importId: ctx.importId, createdByImport: false, at: deps.clock.now() } } });
+      await repo.setImported(member._id, { importId: ctx.importId, createdByImport: false, at: deps.clock.now() });
     }
     return { _id: row.phone, memberId, hash: rowHash(row), balance: balance.balance, balanceSeq: balance.seq, card: row.card ?? mark?.card ?? null, importId: ctx.importId, at: deps.clock.now() };
   }
@@ -321,7 +290,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
       if (ctx.dryRun) return ordered();
 
       const fresh = todo.filter((t) => !t.member).map((t) => ({ t, doc: memberDoc(t.item.data, ctx) }));
-      const taken = await insertMany(Members.collection, fresh.map((f) => f.doc));
+      const taken = await repo.insertMembers(fresh.map((f) => f.doc));
       const work: { item: BatchItem; member: MemberDoc; created: boolean }[] = todo.flatMap((t) => (t.member ? [{ item: t.item, member: t.member, created: false }] : []));
       const inserted = fresh.filter((_, i) => !taken.has(i));
       const cards = inserted.map((f) => ({
@@ -329,7 +298,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
         memberId: String(f.doc._id),
         counters: { purchases: f.t.item.data.purchases ?? 0, spentKopecks: f.t.item.data.spentKopecks ?? 0, lastPurchaseAt: f.t.item.data.lastPurchaseAt },
       }));
-      const drawnTwice = await issueCardsWithCounters(deps, cards, ctx.settings);
+      const drawnTwice = await issueCardsWithCounters({ cards: repo, clock: deps.clock }, cards, ctx.settings);
       const now = deps.clock.now();
       for (const c of cards) {
         if (drawnTwice.has(c.number)) continue;
@@ -342,7 +311,7 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
           continue;
         }
         // The phone is already a member (joined through a bot): judge the row against them first.
-        const m = await Members.findOne({ phone: f.t.item.data.phone }).lean<MemberDoc>();
+        const m = await repo.memberByPhone(f.t.item.data.phone);
         if (!m) throw new Error(`phone ${f.t.item.data.phone} collided but is not found`);
         const c = m.cardNumber ? await cardById(m.cardNumber) : null;
         if (c) pre.cards.set(c._id, c);
@@ -365,11 +334,10 @@ export function createRowApplier(deps: { conn: Connection; ledger: Ledger; cards
         );
       }
       const newMarks = marks.filter((m) => !pre.marks.has(m._id));
-      const collided = await insertMany(Marks.collection, newMarks);
+      const collided = await repo.insertMarks(newMarks);
       const replace = [...marks.filter((m) => pre.marks.has(m._id)), ...newMarks.filter((_, i) => collided.has(i))];
-      for (const m of replace) await Marks.collection.replaceOne({ _id: m._id as never }, m, { upsert: true });
+      for (const m of replace) await repo.replaceMark(m);
       return ordered();
     },
   };
 }
-export type RowApplier = ReturnType<typeof createRowApplier>;

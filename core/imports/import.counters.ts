@@ -1,11 +1,11 @@
-import type { Connection } from 'mongoose';
-import { cardModel, newCardDoc, type CardDoc } from '../cards/card.model.js';
+import { newCardDoc, type CardDoc } from '../cards/card.model.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ImportedCounters } from '../ledger/ledger.types.js';
 import { levelFor } from '../programme/rules.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
+import type { ImportApplyRepository } from './import-apply.repository.js';
 
 export type { ImportedCounters };
 
@@ -36,21 +36,15 @@ export async function writeImportedCounters(
  * caller issues those one by one).
  */
 export async function issueCardsWithCounters(
-  deps: { conn: Connection; clock: Clock },
+  deps: { cards: Pick<ImportApplyRepository, 'insertCards'>; clock: Clock },
   input: { number: string; memberId: string; counters: ImportedCounters }[],
   settings: ProgrammeSettings,
 ): Promise<Set<string>> {
   if (input.length === 0) return new Set();
   const now = deps.clock.now();
   const docs: CardDoc[] = input.map((c) => openingCard(c, settings, now));
-  try {
-    await cardModel(deps.conn).collection.insertMany(docs as never[], { ordered: false });
-    return new Set();
-  } catch (err) {
-    const list = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
-    if (!Array.isArray(list) || list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
-    return new Set(list.map((e) => docs[e.index]?._id ?? ''));
-  }
+  const taken = await deps.cards.insertCards(docs);
+  return new Set([...taken].map((i) => docs[i]?._id ?? ''));
 }
 
 /** A card issued by the import, opening with the base's counters. */

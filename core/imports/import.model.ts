@@ -158,4 +158,3 @@ export function importModels(conn: Connection) {
     Errors: model(conn, 'ImportError', errorSchema),
   };
 }
-export type ImportModels = ReturnType<typeof importModels>;

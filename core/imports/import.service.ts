@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Connection, mongo } from 'mongoose';
-
 import type { CardService } from '../cards/card.service.js';
 import type { MemberStatsMirror } from '../insight/member-stats.mirror.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
-import { DomainError, isDuplicateKey } from '../shared/errors.js';
+import { DomainError } from '../shared/errors.js';
+import type { ImportApplyRepository } from './import-apply.repository.js';
 import { createRowApplier } from './import.apply.js';
 import { mapHeader, type ImportField } from './import.columns.js';
 import { csvRows, decodeText } from './import.csv.js';
-import { ERRORS_KEPT, importModels, ROW_OUTCOMES, type ImportDoc, type ImportOutcomeDoc, type ImportStagedDoc, type RowOutcome } from './import.model.js';
+import { ERRORS_KEPT, ROW_OUTCOMES, type ImportDoc, type ImportOutcomeDoc, type ImportStagedDoc, type RowOutcome } from './import.model.js';
+import type { ImportRepository } from './import.repository.js';
 import { mergeRows, normalizeRow, type RowCells, type RowError } from './import.row.js';
 import { ImportFileError, sniffFormat, type ImportFormat, type SourceRow } from './import.source.js';
 import { xlsxRows } from './import.xlsx.js';
@@ -41,7 +41,10 @@ export interface ImportView {
 }
 
 export interface ImportServiceDeps {
-  conn: Connection;
+  /** The import's own records. */
+  repo: ImportRepository;
+  /** What a row writes into the programme (members, aliases, cards, the phones' marks). */
+  target: ImportApplyRepository;
   ledger: Ledger;
   cards: CardService;
   mirror: MemberStatsMirror;
@@ -85,46 +88,25 @@ export function view(d: ImportDoc): ImportView {
  * resumes where it stopped. A dry run reads and judges every row but writes no member data.
  */
 export function createImportService(deps: ImportServiceDeps) {
-  const { Imports, Chunks, Staged, Errors, Outcomes } = importModels(deps.conn);
-  const applier = createRowApplier(deps);
-
-  async function* fileBytes(importId: string): AsyncGenerator<Buffer> {
-    for await (const c of Chunks.collection.find({ importId }).sort({ n: 1 })) {
-      const data = c.data as Buffer | mongo.Binary;
-      yield Buffer.isBuffer(data) ? data : Buffer.from(data.buffer);
-    }
-  }
+  const repo = deps.repo;
+  const applier = createRowApplier({ repo: deps.target, ledger: deps.ledger, cards: deps.cards, mirror: deps.mirror, clock: deps.clock });
 
   async function setProgress(importId: string, set: Partial<ImportDoc>): Promise<void> {
-    await Imports.updateOne({ _id: importId }, { $set: set });
+    await repo.set(importId, set);
   }
 
-  /** Inserts, skipping ids already there: a resumed import writes the same ids again and nothing doubles. */
-  async function insertAll(model: { collection: { insertMany(docs: never[], opts: { ordered: false }): Promise<unknown> } }, docs: object[]): Promise<void> {
-    if (docs.length === 0) return;
-    try {
-      await model.collection.insertMany(docs as never[], { ordered: false });
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-      const all = Array.isArray(writeErrors) ? (writeErrors as { code?: number }[]) : [];
-      if (!isDuplicateKey(err) && !(all.length > 0 && all.every((e) => e.code === 11000))) throw err;
-    }
-  }
-
+  /** Errors are kept once per row and column: a resumed import reporting them again adds nothing. */
   async function saveErrors(errors: RowError[], importId: string): Promise<void> {
-    await insertAll(
-      Errors,
-      errors.map((e) => ({ _id: `${importId}:${e.row}:${e.column}`, importId, ...e })),
-    );
+    await repo.addErrors(errors.map((e) => ({ _id: `${importId}:${e.row}:${e.column}`, importId, ...e })));
   }
 
   /** Read phase: every row checked; valid rows staged one per phone. Returns the counts. */
   async function read(doc: ImportDoc, settings: ProgrammeSettings, onProgress: () => void): Promise<{ rows: number; merged: number; failedRows: number; staged: number }> {
     const importId = doc._id;
-    await Promise.all([Staged.deleteMany({ importId }), Errors.deleteMany({ importId }), Outcomes.deleteMany({ importId })]);
+    await repo.clearRead(importId);
     let bytesRead = 0;
     const counted = async function* (): AsyncGenerator<Buffer> {
-      for await (const b of fileBytes(importId)) {
+      for await (const b of repo.fileBytes(importId)) {
         bytesRead += b.length;
         yield b;
       }
@@ -144,7 +126,7 @@ export function createImportService(deps: ImportServiceDeps) {
     let errors: RowError[] = [];
 
     const flush = async (): Promise<void> => {
-      if (pending.size > 0) await Staged.collection.insertMany([...pending.values()] as never[]);
+      await repo.stage([...pending.values()]);
       staged += pending.size;
       pending = new Map();
       await saveErrors(errors, importId);
@@ -182,7 +164,7 @@ export function createImportService(deps: ImportServiceDeps) {
           failedRows++;
         } else if (phones.has(v.phone)) {
           const id = `${importId}:${v.phone}`;
-          const first = pending.get(v.phone) ?? (await Staged.findById(id).lean<ImportStagedDoc>());
+          const first = pending.get(v.phone) ?? (await repo.staged(id));
           const m = first ? mergeRows(first.data, v) : null;
           if (!first || !m?.ok) {
             for (const column of m && !m.ok ? m.columns : ['phone' as const]) errors.push({ row: r.row, column, reason: 'duplicate_conflict' });
@@ -191,7 +173,7 @@ export function createImportService(deps: ImportServiceDeps) {
             merged++;
             if (m.value.card) cardOwners.set(m.value.card, v.phone);
             if (pending.has(v.phone)) pending.set(v.phone, { ...first, data: m.value });
-            else await Staged.updateOne({ _id: id }, { $set: { data: m.value } });
+            else await repo.restage(id, m.value);
           }
         } else {
           phones.add(v.phone);
@@ -209,9 +191,8 @@ export function createImportService(deps: ImportServiceDeps) {
   /** Apply phase: staged rows after the last one applied, in file order, in batches (one cursor: one scan). */
   async function apply(doc: ImportDoc, settings: ProgrammeSettings, onProgress: () => void): Promise<void> {
     const importId = doc._id;
-    let done = await Outcomes.countDocuments({ importId });
+    let done = await repo.countOutcomes(importId);
     const ctx = { importId, dryRun: doc.dryRun, settings };
-    const cursor = Staged.find({ importId, row: { $gt: doc.lastRow } }).sort({ row: 1 }).batchSize(BATCH).lean<ImportStagedDoc[]>().cursor();
     let batch: ImportStagedDoc[] = [];
     const run = async (): Promise<void> => {
       let results: { row: number; outcome: RowOutcome; error?: RowError }[];
@@ -234,13 +215,13 @@ export function createImportService(deps: ImportServiceDeps) {
       const outcomes: ImportOutcomeDoc[] = results.map((r) => ({ _id: `${importId}:${r.row}`, importId, outcome: r.outcome }));
       const errors = results.flatMap((r) => (r.error ? [r.error] : []));
       await saveErrors(errors, importId);
-      await insertAll(Outcomes, outcomes);
+      await repo.addOutcomes(outcomes);
       done += batch.length;
       await setProgress(importId, { lastRow: batch[batch.length - 1]?.row ?? doc.lastRow, progress: { done, total: doc.staged } });
       batch = [];
       onProgress();
     };
-    for await (const s of cursor) {
+    for await (const s of repo.stagedAfter(importId, doc.lastRow, BATCH)) {
       batch.push(s);
       if (batch.length >= BATCH) await run();
     }
@@ -248,41 +229,31 @@ export function createImportService(deps: ImportServiceDeps) {
   }
 
   /** The file and the working rows go once the import has ended; counts and errors stay. */
-  async function cleanUp(importId: string): Promise<void> {
-    await Promise.all([Chunks.deleteMany({ importId }), Staged.deleteMany({ importId }), Outcomes.deleteMany({ importId })]);
-  }
+  const cleanUp = (importId: string): Promise<void> => repo.cleanUp(importId);
 
   async function finish(importId: string, counts: { rows: number; merged: number; failedRows: number }): Promise<ImportDoc | null> {
-    const by = Object.fromEntries(await Promise.all(ROW_OUTCOMES.map(async (o) => [o, await Outcomes.countDocuments({ importId, outcome: o })] as const))) as Record<RowOutcome, number>;
-    const errors = await Errors.find({ importId }, { _id: 0, importId: 0 }).sort({ row: 1 }).limit(ERRORS_KEPT).lean<RowError[]>();
-    const errorCount = await Errors.countDocuments({ importId });
-    await Imports.updateOne(
-      { _id: importId },
-      {
-        $set: {
-          status: 'done',
-          phase: 'finished',
-          rows: counts.rows,
-          merged: counts.merged,
-          created: by.created,
-          updated: by.updated,
-          unchanged: by.unchanged,
-          failed: counts.failedRows + by.failed,
-          firstErrors: errors.map((e) => ({ row: e.row, column: e.column, reason: e.reason })),
-          errorCount,
-          finishedAt: deps.clock.now(),
-        },
-      },
-    );
+    const by = Object.fromEntries(await Promise.all(ROW_OUTCOMES.map(async (o) => [o, await repo.countOutcomes(importId, o)] as const))) as Record<RowOutcome, number>;
+    const errors = await repo.firstErrors(importId, ERRORS_KEPT, { byRow: true });
+    const errorCount = await repo.countErrors(importId);
+    await repo.set(importId, {
+      status: 'done',
+      phase: 'finished',
+      rows: counts.rows,
+      merged: counts.merged,
+      created: by.created,
+      updated: by.updated,
+      unchanged: by.unchanged,
+      failed: counts.failedRows + by.failed,
+      firstErrors: errors.map((e) => ({ row: e.row, column: e.column, reason: e.reason })),
+      errorCount,
+      finishedAt: deps.clock.now(),
+    });
     await cleanUp(importId);
-    return Imports.findById(importId).lean<ImportDoc>();
+    return repo.get(importId);
   }
 
   return {
-    async init(): Promise<void> {
-      const m = importModels(deps.conn);
-      await Promise.all([Imports.createIndexes(), Chunks.createIndexes(), Staged.createIndexes(), Errors.createIndexes(), Outcomes.createIndexes(), m.Marks.createIndexes()]);
-    },
+    init: (): Promise<void> => repo.init(),
 
     /**
      * Stores an uploaded file and queues its import. The body is read as it arrives; past
@@ -300,7 +271,7 @@ export function createImportService(deps: ImportServiceDeps) {
         if (size === 0) return;
         const data = Buffer.concat(buf);
         head ??= data.subarray(0, 8);
-        await Chunks.collection.insertOne({ _id: `${importId}:${n}`, importId, n, data } as never);
+        await repo.addChunk({ _id: `${importId}:${n}`, importId, n, data });
         n++;
         buf = [];
         size = 0;
@@ -316,7 +287,7 @@ export function createImportService(deps: ImportServiceDeps) {
         await put();
         if (bytes === 0) throw new DomainError('validation_failed', 'the file is empty');
       } catch (err) {
-        await Chunks.deleteMany({ importId });
+        await repo.dropChunks(importId);
         throw err;
       }
       const doc: ImportDoc = {
@@ -344,19 +315,17 @@ export function createImportService(deps: ImportServiceDeps) {
         startedAt: null,
         finishedAt: null,
       };
-      await Imports.collection.insertOne(doc as never);
+      await repo.insert(doc);
       return importId;
     },
 
     /** Runs (or resumes) an import to the end. `onProgress` is called after each batch. */
     async run(importId: string, onProgress: (v: ImportView) => void = () => undefined): Promise<ImportView> {
-      let doc = await Imports.findById(importId).lean<ImportDoc>();
+      let doc = await repo.get(importId);
       if (!doc) throw new DomainError('import_not_found', 'no such import');
       if (doc.status === 'done' || doc.status === 'failed') return view(doc);
       const tell = (): void => {
-        void Imports.findById(importId)
-          .lean<ImportDoc>()
-          .then((d) => d && onProgress(view(d)));
+        void repo.get(importId).then((d) => d && onProgress(view(d)));
       };
       await setProgress(importId, { status: 'running', startedAt: doc.startedAt ?? deps.clock.now() });
       const settings = await deps.settings();
@@ -375,12 +344,16 @@ export function createImportService(deps: ImportServiceDeps) {
       } catch (err) {
         if (!(err instanceof ImportFileError)) throw err;
         // The file as a whole cannot be read: nothing was applied (the apply phase had not begun).
-        await Imports.updateOne(
-          { _id: importId },
-          { $set: { status: 'failed', phase: 'finished', failure: { reason: err.reason, message: err.message }, finishedAt: deps.clock.now(), errorCount: await Errors.countDocuments({ importId }), firstErrors: await Errors.find({ importId }, { _id: 0, importId: 0 }).limit(ERRORS_KEPT).lean<RowError[]>() } },
-        );
+        await repo.set(importId, {
+          status: 'failed',
+          phase: 'finished',
+          failure: { reason: err.reason, message: err.message },
+          finishedAt: deps.clock.now(),
+          errorCount: await repo.countErrors(importId),
+          firstErrors: await repo.firstErrors(importId, ERRORS_KEPT, { byRow: false }),
+        });
         await cleanUp(importId);
-        const failed = await Imports.findById(importId).lean<ImportDoc>();
+        const failed = await repo.get(importId);
         if (!failed) throw new DomainError('import_not_found', 'the import disappeared');
         onProgress(view(failed));
         return view(failed);
@@ -388,16 +361,15 @@ export function createImportService(deps: ImportServiceDeps) {
     },
 
     async get(importId: string): Promise<ImportView> {
-      const doc = await Imports.findById(importId).lean<ImportDoc>();
+      const doc = await repo.get(importId);
       if (!doc) throw new DomainError('import_not_found', 'no such import');
       return view(doc);
     },
 
     /** Every error of an import, in row order, streamed from the database. */
     async *errors(importId: string): AsyncGenerator<RowError> {
-      if (!(await Imports.exists({ _id: importId }))) throw new DomainError('import_not_found', 'no such import');
-      for await (const e of Errors.find({ importId }).sort({ row: 1, column: 1 }).lean<RowError[]>().cursor()) yield { row: e.row, column: e.column, reason: e.reason };
+      if (!(await repo.exists(importId))) throw new DomainError('import_not_found', 'no such import');
+      yield* repo.errors(importId);
     },
   };
 }
-export type ImportService = ReturnType<typeof createImportService>;

@@ -1,9 +1,7 @@
-import type { Connection } from 'mongoose';
-import { isDuplicateKey } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { DAILY_FIELDS, insightModels, zeroDaily, type DailyValues, type FactDoc } from './insight.model.js';
+import type { DailyStatsRepository } from './daily-stats.repository.js';
+import { DAILY_FIELDS, zeroDaily, type DailyValues, type FactDoc } from './insight.model.js';
 import type { InsightMovement } from './points-event.parse.js';
-import { rollupCells } from './rollup.js';
 import { shopDay, shopMonth } from './shop-time.js';
 
 /** What one movement adds to its day. */
@@ -31,72 +29,53 @@ export function dailyValuesOf(m: InsightMovement): Partial<DailyValues> {
   return v;
 }
 
-async function insertOnce(model: { collection: { insertOne(doc: never): Promise<unknown> } }, doc: object): Promise<boolean> {
-  try {
-    await model.collection.insertOne(doc as never);
-    return true;
-  } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
-  }
-}
-
 /**
  * Daily stats fed by the outbox, exactly once under retries: each event becomes one fact whose
  * `_id` is the event id (the insert is the claim; a BullMQ job run twice inserts nothing the
- * second time), and a roll-up recomputes each touched day from its facts (see rollup.ts).
- * Reports roll up first, then read one document per day.
+ * second time), and a roll-up recomputes each touched day from its facts (see
+ * rollup.repository.ts). Reports roll up first, then read one document per day.
  */
-export function createDailyStats(deps: { conn: Connection; timeZone: string; clock?: Clock }) {
-  const m = insightModels(deps.conn);
+export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: string; clock?: Clock }) {
+  const repo = deps.repo;
   const clock = deps.clock ?? systemClock;
   return {
-    async init(): Promise<void> {
-      await Promise.all([m.Facts.createIndexes(), m.BuyerMonths.createIndexes(), m.ReferralOpens.createIndexes()]);
-    },
+    init: (): Promise<void> => repo.init(),
 
     /** Records a movement's day fact and, for a purchase, the member's purchase month. Idempotent. */
     async record(mv: InsightMovement, joinMonth: string | null): Promise<boolean> {
       const fact: FactDoc = { _id: mv.eventId, cell: shopDay(mv.at, deps.timeZone), at: mv.at, memberId: mv.memberId, rolled: false, ...dailyValuesOf(mv) };
-      const fresh = await insertOnce(m.Facts, fact);
+      const fresh = await repo.insertFact(fact);
       if (mv.operation === 'purchase' && mv.memberId) {
         const month = shopMonth(mv.at, deps.timeZone);
-        await insertOnce(m.BuyerMonths, { _id: `${month}:${mv.memberId}`, cell: `${joinMonth ?? 'unknown'}|${month}`, memberId: mv.memberId, rolled: false });
+        await repo.insertBuyerMonth({ _id: `${month}:${mv.memberId}`, cell: `${joinMonth ?? 'unknown'}|${month}`, memberId: mv.memberId, rolled: false });
       }
       return fresh;
     },
 
     /** A referral link opened (the funnel's first step): once per person and link. */
     async referralOpened(input: { code: string; referrerId: string; account: string }): Promise<void> {
-      await insertOnce(m.ReferralOpens, { _id: `${input.code}|${input.account}`, code: input.code, referrerId: input.referrerId, at: clock.now() });
+      await repo.insertReferralOpen({ _id: `${input.code}|${input.account}`, code: input.code, referrerId: input.referrerId, at: clock.now() });
     },
 
     /** Folds new facts into days and retention cells; returns how many cells it recomputed. */
     async rollup(): Promise<number> {
-      return (await rollupCells(m.Facts, m.Days, DAILY_FIELDS, clock)) + (await rollupCells(m.BuyerMonths, m.Cohorts, [], clock));
+      return repo.rollup(clock);
     },
 
     /** Sums of the days `from`..`to` (shop days, inclusive). Call rollup() first for up-to-date sums. */
     async sum(from: string, to: string): Promise<DailyValues> {
       const total = zeroDaily();
-      const days = await m.Days.find({ _id: { $gte: from, $lte: to } }, { v: 1 }).lean();
-      for (const d of days) for (const f of DAILY_FIELDS) total[f] += d.v[f] ?? 0;
+      for (const d of await repo.days(from, to)) for (const f of DAILY_FIELDS) total[f] += d.v[f] ?? 0;
       return total;
     },
 
     /** Each day's sums (days without activity are absent). */
     async byDay(from: string, to: string): Promise<Map<string, DailyValues>> {
-      const days = await m.Days.find({ _id: { $gte: from, $lte: to } }, { v: 1 }).sort({ _id: 1 }).lean();
-      return new Map(days.map((d) => [d._id, { ...zeroDaily(), ...d.v }]));
+      return new Map((await repo.days(from, to)).map((d) => [d._id, { ...zeroDaily(), ...d.v }]));
     },
 
     /** Buyers per retention cell `<join month>|<month>` for the join months given. */
-    async buyersByCohort(joinMonths: string[]): Promise<Map<string, number>> {
-      if (joinMonths.length === 0) return new Map();
-      const re = new RegExp(`^(${joinMonths.map((x) => x.replace(/[^\d-]/g, '')).join('|')})\\|`);
-      const cells = await m.Cohorts.find({ _id: { $regex: re } }, { n: 1 }).lean();
-      return new Map(cells.map((c) => [c._id, c.n]));
-    },
+    buyersByCohort: (joinMonths: string[]): Promise<Map<string, number>> => repo.buyersByCohort(joinMonths),
   };
 }
 export type DailyStats = ReturnType<typeof createDailyStats>;

@@ -1,7 +1,6 @@
-import { Types, type Connection } from 'mongoose';
-import { memberModels } from '../members/member.model.js';
 import type { DailyStats } from './daily-stats.service.js';
 import type { MemberStatsMirror } from './member-stats.mirror.js';
+import type { MemberStatsRepository } from './member-stats.repository.js';
 import { parsePointsChanged } from './points-event.parse.js';
 import { shopMonth } from './shop-time.js';
 
@@ -11,13 +10,9 @@ import { shopMonth } from './shop-time.js';
  * bonus of a referrer, the member's referral count. Every step is idempotent, so the job may
  * run any number of times and in any order.
  */
-export function createInsightConsumer(deps: { conn: Connection; mirror: MemberStatsMirror; daily: DailyStats; timeZone: string }) {
-  const { Members } = memberModels(deps.conn);
-
+export function createInsightConsumer(deps: { members: Pick<MemberStatsRepository, 'joinedAt' | 'recountReferrals'>; mirror: MemberStatsMirror; daily: DailyStats; timeZone: string }) {
   async function joinMonth(memberId: string): Promise<string | null> {
-    if (!Types.ObjectId.isValid(memberId)) return null;
-    const m = await Members.findById(memberId, { registeredAt: 1, createdAt: 1 }).lean();
-    const at = m?.registeredAt ?? m?.createdAt;
+    const at = await deps.members.joinedAt(memberId);
     return at ? shopMonth(at, deps.timeZone) : null;
   }
 
@@ -29,13 +24,9 @@ export function createInsightConsumer(deps: { conn: Connection; mirror: MemberSt
         await deps.mirror.apply({ memberId: mv.memberId, seq: mv.seq, counters: mv.counters, balance: mv.balance, levelId: mv.levelTo });
       }
       await deps.daily.record(mv, mv.operation === 'purchase' && mv.memberId ? await joinMonth(mv.memberId) : null);
-      if (mv.operation === 'referral' && mv.role === 'referrer' && mv.memberId && Types.ObjectId.isValid(mv.memberId)) {
-        // A recount, not an increment: the same event twice gives the same number.
-        const referrals = await Members.countDocuments({ referrerId: mv.memberId });
-        await Members.collection.updateOne({ _id: new Types.ObjectId(mv.memberId) }, { $set: { 'profile.referrals': referrals } });
-      }
+      // A recount, not an increment: the same event twice gives the same number.
+      if (mv.operation === 'referral' && mv.role === 'referrer' && mv.memberId) await deps.members.recountReferrals(mv.memberId);
       return 'applied';
     },
   };
 }
-export type InsightConsumer = ReturnType<typeof createInsightConsumer>;

@@ -107,4 +107,3 @@ export function insightModels(conn: Connection) {
     Snapshots: model(conn, 'InsightSnapshot', snapshotSchema),
   };
 }
-export type InsightModels = ReturnType<typeof insightModels>;

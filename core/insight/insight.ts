@@ -1,19 +1,39 @@
-import type { Connection } from 'mongoose';
 import type { CardService } from '../cards/card.service.js';
+import type { ExportRepository } from '../exports/export.repository.js';
 import { createExports } from '../exports/export.service.js';
 import type { I18n } from '../i18n/i18n.js';
+import type { ImportApplyRepository } from '../imports/import-apply.repository.js';
+import type { ImportRepository } from '../imports/import.repository.js';
 import { createImportService } from '../imports/import.service.js';
+import type { ReportsRepository } from '../reports/reports.repository.js';
 import { createReports } from '../reports/reports.service.js';
+import type { AudienceRepository } from '../segments/audience.repository.js';
+import type { SegmentRepository } from '../segments/segment.repository.js';
 import { createSegmentService } from '../segments/segment.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
+import type { DailyStatsRepository } from './daily-stats.repository.js';
 import { createDailyStats } from './daily-stats.service.js';
 import { createInsightConsumer } from './insight.consumer.js';
 import { createMemberStatsMirror } from './member-stats.mirror.js';
+import type { MemberStatsRepository } from './member-stats.repository.js';
+
+/** The insight's storage, built by the core factory (core/core.ts) from the connection. */
+export interface InsightRepositories {
+  daily: DailyStatsRepository;
+  memberStats: MemberStatsRepository;
+  audience: AudienceRepository;
+  segments: SegmentRepository;
+  reports: ReportsRepository;
+  exports: ExportRepository;
+  imports: ImportRepository;
+  /** What an import row writes into the programme. */
+  importTarget: ImportApplyRepository;
+}
 
 export interface InsightDeps {
-  conn: Connection;
+  repos: InsightRepositories;
   ledger: Ledger;
   cards: CardService;
   settings: () => Promise<ProgrammeSettings>;
@@ -24,12 +44,21 @@ export interface InsightDeps {
 
 /** Import, segments, reports and exports, wired on the core's services. */
 export function createInsight(deps: InsightDeps) {
-  const mirror = createMemberStatsMirror(deps.conn);
-  const daily = createDailyStats({ conn: deps.conn, timeZone: deps.timeZone, clock: deps.clock });
-  const consumer = createInsightConsumer({ conn: deps.conn, mirror, daily, timeZone: deps.timeZone });
-  const imports = createImportService({ ...deps, mirror });
-  const segments = createSegmentService(deps);
-  const reports = createReports({ ...deps, daily, segments });
+  const mirror = createMemberStatsMirror(deps.repos.memberStats);
+  const daily = createDailyStats({ repo: deps.repos.daily, timeZone: deps.timeZone, clock: deps.clock });
+  const consumer = createInsightConsumer({ members: deps.repos.memberStats, mirror, daily, timeZone: deps.timeZone });
+  const imports = createImportService({
+    repo: deps.repos.imports,
+    target: deps.repos.importTarget,
+    ledger: deps.ledger,
+    cards: deps.cards,
+    mirror,
+    settings: deps.settings,
+    clock: deps.clock,
+    timeZone: deps.timeZone,
+  });
+  const segments = createSegmentService({ repo: deps.repos.segments, audience: deps.repos.audience, clock: deps.clock, timeZone: deps.timeZone, settings: deps.settings });
+  const reports = createReports({ repo: deps.repos.reports, daily, segments, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   return {
     timeZone: deps.timeZone,
     mirror,
@@ -39,10 +68,9 @@ export function createInsight(deps: InsightDeps) {
     segments,
     reports,
     /** Exports need the texts of their headers: made where an i18n instance is at hand. */
-    exports: (i18n: Pick<I18n, 't'>) => createExports({ conn: deps.conn, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n }),
+    exports: (i18n: Pick<I18n, 't'>) => createExports({ repo: deps.repos.exports, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n }),
     async init(): Promise<void> {
       await Promise.all([daily.init(), imports.init(), segments.init()]);
     },
   };
 }
-export type Insight = ReturnType<typeof createInsight>;

@@ -1,5 +1,5 @@
-import { Types, type Connection } from 'mongoose';
-import { memberModels, type MemberStats } from '../members/member.model.js';
+import type { MemberStats } from '../members/member.model.js';
+import type { MemberStatsRepository } from './member-stats.repository.js';
 import type { MovementCounters } from './points-event.parse.js';
 
 export interface CountersSnapshot {
@@ -14,18 +14,15 @@ export interface CountersSnapshot {
 /**
  * The member-side copy of the card's cumulative counters, for segments and reports.
  *
- * A snapshot replaces the copy only when its `seq` (card version) is newer:
- * `updateOne({_id, stats.seq < seq}, {$set})`. So a repeated event (a retried job, a replayed
- * relay) and an older event arriving late both change nothing: idempotent and order-tolerant
- * without any claim document. (A member without stats yet has no `stats.seq`, hence the $or;
- * `{$lt}` never matches a missing field, on MongoDB and FerretDB alike.)
+ * A snapshot replaces the copy only when its `seq` (card version) is newer (the guarded write
+ * of member-stats.repository.ts). So a repeated event (a retried job, a replayed relay) and an
+ * older event arriving late both change nothing: idempotent and order-tolerant without any
+ * claim document.
  */
-export function createMemberStatsMirror(conn: Connection) {
-  const { Members } = memberModels(conn);
+export function createMemberStatsMirror(repo: Pick<MemberStatsRepository, 'replaceStatsIfNewer'>) {
   return {
     /** True when the snapshot was newer and replaced the copy. */
     async apply(s: CountersSnapshot): Promise<boolean> {
-      if (!Types.ObjectId.isValid(s.memberId)) return false;
       const stats: MemberStats = {
         seq: s.seq,
         purchases: s.counters.purchases,
@@ -37,11 +34,7 @@ export function createMemberStatsMirror(conn: Connection) {
         balance: s.balance,
         levelId: s.levelId,
       };
-      const r = await Members.collection.updateOne(
-        { _id: new Types.ObjectId(s.memberId), $or: [{ 'stats.seq': { $lt: s.seq } }, { 'stats.seq': { $exists: false } }] },
-        { $set: { stats } },
-      );
-      return r.modifiedCount === 1;
+      return repo.replaceStatsIfNewer(s.memberId, stats);
     },
   };
 }

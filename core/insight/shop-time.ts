@@ -103,10 +103,3 @@ export function parsePeriod(input: { from?: string | undefined; to?: string | un
   if (days > MAX_PERIOD_DAYS) throw new DomainError('validation_failed', `a period covers at most ${MAX_PERIOD_DAYS} days`, { field: 'from' });
   return { from, to, start: startOfShopDay(from, timeZone), end: startOfShopDay(nextDay(to), timeZone), timeZone };
 }
-
-/** Every day of a period, in order. */
-export function daysOf(p: Pick<Period, 'from' | 'to'>): string[] {
-  const out: string[] = [];
-  for (let d = p.from; d <= p.to; d = nextDay(d)) out.push(d);
-  return out;
-}

@@ -1,5 +1,4 @@
-import type { Connection } from 'mongoose';
-import { insightModels } from '../insight/insight.model.js';
+import type { ReportsRepository } from './reports.repository.js';
 
 /** Member ids, a page at a time (for example a segment's resolveSegment, or the broadcast's recipient records). */
 export type MemberIdPages = () => AsyncIterable<string[]>;
@@ -49,16 +48,14 @@ const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
  * Purchases within 7 days of a broadcast, recipients against the holdout, read from the
  * purchase facts (one per ledger purchase, by member and time) page by page.
  */
-export async function broadcastReport(conn: Connection, input: BroadcastReportInput, windowDays = WINDOW_DAYS): Promise<BroadcastReport> {
-  const { Facts } = insightModels(conn);
+export async function broadcastReport(facts: Pick<ReportsRepository, 'purchaseFacts'>, input: BroadcastReportInput, windowDays = WINDOW_DAYS): Promise<BroadcastReport> {
   const end = new Date(input.sentAt.getTime() + windowDays * 86_400_000);
   async function outcome(pages: MemberIdPages): Promise<GroupOutcome> {
     const o = { members: 0, buyers: 0, purchases: 0, revenueKopecks: 0, conversion: 0 };
     for await (const page of pages()) {
       o.members += page.length;
-      const facts = await Facts.find({ memberId: { $in: page }, at: { $gte: input.sentAt, $lt: end }, purchases: { $gt: 0 } }, { memberId: 1, purchases: 1, revenueKopecks: 1 }).lean();
       const buyers = new Set<string>();
-      for (const f of facts) {
+      for (const f of await facts.purchaseFacts(page, { start: input.sentAt, end })) {
         if (f.memberId) buyers.add(f.memberId);
         o.purchases += f.purchases ?? 0;
         o.revenueKopecks += f.revenueKopecks ?? 0;

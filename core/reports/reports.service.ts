@@ -1,13 +1,10 @@
-import type { Connection } from 'mongoose';
-import { contestModels } from '../contests/contest.model.js';
 import type { DailyStats } from '../insight/daily-stats.service.js';
-import { insightModels } from '../insight/insight.model.js';
 import { monthsBetween, parsePeriod, shopDay, startOfShopDay, type Period } from '../insight/shop-time.js';
-import { memberModels } from '../members/member.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import type { SegmentService } from '../segments/segment.service.js';
 import { broadcastReport, type BroadcastReportInput } from './broadcast.report.js';
+import type { ReportsRepository } from './reports.repository.js';
 
 export type PeriodInput = { from?: string | undefined; to?: string | undefined };
 const DAY = 86_400_000;
@@ -20,18 +17,13 @@ const nextMonth = (m: string): string => monthsBetween(m, `${m.slice(0, 4)}-12`)
  * happened since the last roll-up), the audience snapshot, and counts by indexed fields:
  * never an aggregation over the whole base.
  */
-export function createReports(deps: { conn: Connection; daily: DailyStats; segments: SegmentService; settings: () => Promise<ProgrammeSettings>; clock: Clock; timeZone: string }) {
-  const { Members } = memberModels(deps.conn);
-  const { ReferralOpens, Cohorts } = insightModels(deps.conn);
+export function createReports(deps: { repo: ReportsRepository; daily: DailyStats; segments: SegmentService; settings: () => Promise<ProgrammeSettings>; clock: Clock; timeZone: string }) {
+  const repo = deps.repo;
   const period = (p: PeriodInput): Period => parsePeriod(p, deps.clock.now(), deps.timeZone);
-  const notErased = { status: { $ne: 'erased' as const } };
 
   async function membersCounts(p: Period): Promise<{ total: number; new: number }> {
-    const [total, fresh] = await Promise.all([
-      Members.countDocuments({ ...notErased, registeredAt: { $lt: p.end } }),
-      // Imported members joined the old programme: they are not new here.
-      Members.countDocuments({ ...notErased, registeredAt: { $gte: p.start, $lt: p.end }, 'imported.createdByImport': { $ne: true } }),
-    ]);
+    // Imported members joined the old programme: they are not new here.
+    const [total, fresh] = await Promise.all([repo.joinedBefore(p.end), repo.newWithin(p)]);
     return { total, new: fresh };
   }
 
@@ -76,11 +68,9 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
       const p = period(input);
       const counts = await membersCounts(p);
       const byDay = new Map<string, number>();
-      for await (const m of Members.find({ ...notErased, registeredAt: { $gte: p.start, $lt: p.end }, 'imported.createdByImport': { $ne: true } }, { registeredAt: 1 }).lean().cursor()) {
-        if (m.registeredAt) {
-          const d = shopDay(new Date(m.registeredAt), deps.timeZone);
-          byDay.set(d, (byDay.get(d) ?? 0) + 1);
-        }
+      for await (const at of repo.newJoinDates(p)) {
+        const d = shopDay(at, deps.timeZone);
+        byDay.set(d, (byDay.get(d) ?? 0) + 1);
       }
       const snap = await deps.segments.snapshot();
       return {
@@ -100,14 +90,12 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
       const p = period(input);
       const now = deps.clock.now();
       const { s } = await pointsOf(p);
-      const total = await Members.countDocuments(notErased);
-      const [active30, active90] = await Promise.all(
-        [30, 90].map((d) => Members.countDocuments({ ...notErased, 'stats.lastPurchaseAt': { $gte: new Date(now.getTime() - d * DAY) } })),
-      );
+      const total = await repo.members();
+      const [active30, active90] = await Promise.all([30, 90].map((d) => repo.boughtSince(new Date(now.getTime() - d * DAY))));
       // Buyers are counted per calendar month (a member buying in two months counts twice).
       const months = new Set(monthsBetween(p.from.slice(0, 7), p.to.slice(0, 7)));
       let buyerMonths = 0;
-      for (const c of await Cohorts.find({}, { n: 1 }).lean()) if (months.has(c._id.split('|')[1] ?? '')) buyerMonths += c.n;
+      for (const c of await repo.buyerCells()) if (months.has(c._id.split('|')[1] ?? '')) buyerMonths += c.n;
       const revenue = s.revenueKopecks - s.refundKopecks;
       return {
         period: periodOut(p),
@@ -137,7 +125,7 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
       for (const cohort of joinMonths) {
         const start = startOfShopDay(`${cohort}-01`, deps.timeZone);
         const end = startOfShopDay(`${nextMonth(cohort)}-01`, deps.timeZone);
-        const size = await Members.countDocuments({ ...notErased, registeredAt: { $gte: start, $lt: end } });
+        const size = await repo.joinedWithin({ start, end });
         const months = monthsBetween(cohort, lastMonth).map((month, i) => {
           const n = buyers.get(`${cohort}|${month}`) ?? 0;
           return { month, offset: i, buyers: n, share: ratio(n, size) };
@@ -145,8 +133,8 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
         cohorts.push({ cohort, members: size, months });
       }
       const now = deps.clock.now();
-      const withPurchases = await Members.countDocuments({ ...notErased, 'stats.purchases': { $gt: 0 } });
-      const churned = await Members.countDocuments({ ...notErased, 'stats.purchases': { $gt: 0 }, 'stats.lastPurchaseAt': { $lt: new Date(now.getTime() - 90 * DAY) } });
+      const withPurchases = await repo.purchasers();
+      const churned = await repo.lapsedSince(new Date(now.getTime() - 90 * DAY));
       return { period: periodOut(p), cohorts, churn: { buyers: withPurchases, churned, share: ratio(churned, withPurchases) } };
     },
 
@@ -161,19 +149,13 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
 
     async referrals(input: PeriodInput) {
       const p = period(input);
-      const joinedFilter = { ...notErased, referrerId: { $ne: null }, registeredAt: { $gte: p.start, $lt: p.end } };
-      const [opened, joined, firstPurchase] = await Promise.all([
-        ReferralOpens.countDocuments({ at: { $gte: p.start, $lt: p.end } }),
-        Members.countDocuments(joinedFilter),
-        Members.countDocuments({ ...joinedFilter, 'stats.purchases': { $gt: 0 } }),
-      ]);
+      const [opened, joined, firstPurchase] = await Promise.all([repo.referralOpens(p), repo.referredWithin(p, { bought: false }), repo.referredWithin(p, { bought: true })]);
       return { period: periodOut(p), opened, joined, firstPurchase };
     },
 
     async contests(input: PeriodInput) {
       const p = period(input);
-      const { Contests, Entries } = contestModels(deps.conn);
-      const list = await Contests.find({ opensAt: { $lt: p.end }, closesAt: { $gte: p.start } }, { title: 1, opensAt: 1, closesAt: 1 }).sort({ opensAt: 1 }).limit(200).lean();
+      const list = await repo.contestsWithin(p);
       const out = [];
       for (const c of list) {
         let entries = 0;
@@ -181,12 +163,12 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
         let page: string[] = [];
         const count = async (): Promise<void> => {
           // Brought by the contest: joined while it was open, then entered it.
-          newMembers += await Members.countDocuments({ _id: { $in: page }, registeredAt: { $gte: c.opensAt, $lt: c.closesAt }, 'imported.createdByImport': { $ne: true } });
+          newMembers += await repo.newAmong(page, { start: c.opensAt, end: c.closesAt });
           page = [];
         };
-        for await (const e of Entries.find({ contestId: c._id }, { memberId: 1 }).lean().cursor()) {
+        for await (const memberId of repo.contestEntrants(c._id)) {
           entries++;
-          if (e.memberId) page.push(e.memberId);
+          if (memberId) page.push(memberId);
           if (page.length >= 500) await count();
         }
         if (page.length) await count();
@@ -196,7 +178,6 @@ export function createReports(deps: { conn: Connection; daily: DailyStats; segme
     },
 
     /** One broadcast against its holdout; the broadcast engine supplies the input (see BroadcastReportInput). */
-    broadcast: (input: BroadcastReportInput) => broadcastReport(deps.conn, input),
+    broadcast: (input: BroadcastReportInput) => broadcastReport(repo, input),
   };
 }
-export type Reports = ReturnType<typeof createReports>;

@@ -1,32 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Connection } from 'mongoose';
-import { contestModels } from '../contests/contest.model.js';
-import { insightModels } from '../insight/insight.model.js';
 import { shopMonth } from '../insight/shop-time.js';
-import { memberModels, type MemberDoc } from '../members/member.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
-import { walletModels } from '../wallet/wallet.model.js';
-import { audienceCollection, type AudienceDoc } from './audience.model.js';
+import type { AudienceDoc, AudienceSnapshot } from './audience.model.js';
+import type { AudienceRepository } from './audience.repository.js';
 import { quintileScorer, rfmGroup, RFM_GROUPS } from './rfm.score.js';
 
-/** What the members report and the LTV report read: tallied while the audience is built. */
-export interface AudienceSnapshot {
-  collection: string;
-  run: string;
-  at: string;
-  members: number;
-  purchasers: number;
-  rfmGroups: Record<string, number>;
-  byJoinChannel: Record<string, number>;
-  usingChannel: Record<string, number>;
-  withPass: number;
-  reachable: Record<string, number>;
-  byLevel: Record<string, { members: number; spentKopecks: number }>;
-  byCohort: Record<string, { members: number; spentKopecks: number }>;
-}
-
-const SNAPSHOT_ID = 'audience';
 const PAGE = 1000;
 export const MARKETING_CHANNELS = ['telegram', 'vk', 'wallet'] as const;
 
@@ -42,20 +21,16 @@ export const MARKETING_CHANNELS = ['telegram', 'vk', 'wallet'] as const;
  *     previous is dropped.
  * Linear in the base, and never an update per member.
  */
-export async function buildAudience(deps: { conn: Connection; clock: Clock; timeZone: string; settings: ProgrammeSettings }): Promise<AudienceSnapshot> {
-  const { Members, Identities } = memberModels(deps.conn);
-  const { Snapshots } = insightModels(deps.conn);
+export async function buildAudience(deps: { repo: AudienceRepository; clock: Clock; timeZone: string; settings: ProgrammeSettings }): Promise<AudienceSnapshot> {
+  const repo = deps.repo;
   const now = deps.clock.now();
   const run = `${now.getTime().toString(36)}${randomBytes(3).toString('hex')}`;
-  const active = { status: 'active' as const };
 
   // 1. RFM cuts over the members with purchases.
   const rec: number[] = [];
   const freq: number[] = [];
   const mon: number[] = [];
-  for await (const m of Members.find({ ...active, 'stats.purchases': { $gt: 0 } }, { stats: 1 }).lean<Pick<MemberDoc, 'stats'>[]>().cursor()) {
-    const s = m.stats;
-    if (!s) continue;
+  for await (const s of repo.purchaserStats()) {
     rec.push(s.lastPurchaseAt ? new Date(s.lastPurchaseAt).getTime() : 0);
     freq.push(s.purchases);
     mon.push(s.spentKopecks);
@@ -66,29 +41,24 @@ export async function buildAudience(deps: { conn: Connection; clock: Clock; time
 
   // 2. What other collections know about members, one read each.
   const channels = new Map<string, Set<string>>();
-  for await (const i of Identities.find({}, { memberId: 1 }).lean<{ _id: string; memberId: string }[]>().cursor()) {
+  for await (const i of repo.identities()) {
     const ch = i._id.split(':')[0] ?? '';
     let set = channels.get(i.memberId);
     if (!set) channels.set(i.memberId, (set = new Set()));
     set.add(ch);
   }
-  const { Passes, Registrations } = walletModels(deps.conn);
   const installed = new Set<string>();
-  for await (const r of Registrations.find({}, { serial: 1 }).lean<{ serial: string }[]>().cursor()) installed.add(r.serial);
+  for await (const serial of repo.registeredSerials()) installed.add(serial);
   const cardsWithPass = new Set<string>();
-  for await (const p of Passes.find({}, { card: 1 }).lean<{ _id: string; card: string }[]>().cursor()) if (installed.has(p._id)) cardsWithPass.add(p.card);
+  for await (const p of repo.passes()) if (installed.has(p._id)) cardsWithPass.add(p.card);
   const contests = new Map<string, number>();
-  for await (const e of contestModels(deps.conn).Entries.find({ memberId: { $ne: null } }, { memberId: 1 }).lean<{ memberId: string }[]>().cursor()) {
-    contests.set(e.memberId, (contests.get(e.memberId) ?? 0) + 1);
-  }
+  for await (const memberId of repo.contestEntrants()) contests.set(memberId, (contests.get(memberId) ?? 0) + 1);
   const referrals = new Map<string, number>();
-  for await (const m of Members.find({ referrerId: { $ne: null } }, { referrerId: 1 }).lean<{ referrerId: string }[]>().cursor()) {
-    referrals.set(m.referrerId, (referrals.get(m.referrerId) ?? 0) + 1);
-  }
+  for await (const referrerId of repo.referrers()) referrals.set(referrerId, (referrals.get(referrerId) ?? 0) + 1);
 
   // 3. The audience documents, and the tallies.
   const name = `audience_${run}`;
-  const out = audienceCollection(deps.conn, name);
+  const out = repo.build(name);
   const snap: AudienceSnapshot = {
     collection: name,
     run,
@@ -106,10 +76,10 @@ export async function buildAudience(deps: { conn: Connection; clock: Clock; time
   const base = deps.settings.levels[0]?.id ?? 'base';
   let page: AudienceDoc[] = [];
   const flush = async (): Promise<void> => {
-    if (page.length) await out.insertMany(page);
+    await out.insert(page);
     page = [];
   };
-  for await (const m of Members.find(active).sort({ _id: 1 }).lean<MemberDoc[]>().cursor()) {
+  for await (const m of repo.activeMembers()) {
     const id = String(m._id);
     const s = m.stats;
     const purchases = s?.purchases ?? 0;
@@ -164,23 +134,12 @@ export async function buildAudience(deps: { conn: Connection; clock: Clock; time
     if (page.length >= PAGE) await flush();
   }
   await flush();
-  await out.createIndexes([{ key: { rfmGroup: 1 } }, { key: { lastPurchaseAt: 1 } }, { key: { level: 1 } }]).catch(() => undefined);
+  await out.index();
 
   // 4. Switch, then drop builds older than the previous one (a reader may still be on it).
-  const prev = await Snapshots.findById(SNAPSHOT_ID).lean();
-  const keep = new Set([name, (prev?.data as { collection?: string } | undefined)?.collection ?? '']);
-  await Snapshots.collection.replaceOne({ _id: SNAPSHOT_ID as never }, { at: now, data: snap }, { upsert: true });
-  const db = deps.conn.db;
-  if (db) {
-    for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
-      if (c.name.startsWith('audience_') && !keep.has(c.name)) await db.dropCollection(c.name).catch(() => undefined);
-    }
-  }
+  const prev = await repo.current();
+  const keep = new Set([name, prev?.collection ?? '']);
+  await repo.publish(now, snap);
+  await repo.dropBuildsExcept(keep);
   return snap;
-}
-
-/** The last build, or null before the first one. */
-export async function currentAudience(conn: Connection): Promise<AudienceSnapshot | null> {
-  const doc = await insightModels(conn).Snapshots.findById(SNAPSHOT_ID).lean();
-  return doc ? (doc.data as unknown as AudienceSnapshot) : null;
 }

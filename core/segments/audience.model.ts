@@ -31,6 +31,22 @@ export interface AudienceDoc {
   rfmGroup: string | null;
 }
 
+/** What the members report and the LTV report read: tallied while the audience is built. */
+export interface AudienceSnapshot {
+  collection: string;
+  run: string;
+  at: string;
+  members: number;
+  purchasers: number;
+  rfmGroups: Record<string, number>;
+  byJoinChannel: Record<string, number>;
+  usingChannel: Record<string, number>;
+  withPass: number;
+  reachable: Record<string, number>;
+  byLevel: Record<string, { members: number; spentKopecks: number }>;
+  byCohort: Record<string, { members: number; spentKopecks: number }>;
+}
+
 /** A saved segment: a name and its rules. */
 export interface SegmentDoc {
   _id: string;

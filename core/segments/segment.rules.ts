@@ -15,7 +15,6 @@ const TEXT_FIELDS = ['level', 'channel', 'rfmGroup', 'joinMonth'] as const;
 const LIST_FIELDS = ['channels', 'reachable'] as const;
 const FLAG_FIELDS = ['hasPass', 'imported'] as const;
 export const SEGMENT_FIELDS = [...NUMBER_FIELDS, ...(Object.keys(AGE_FIELDS) as (keyof typeof AGE_FIELDS)[]), ...DATE_FIELDS, ...TEXT_FIELDS, ...LIST_FIELDS, ...FLAG_FIELDS] as const;
-export type SegmentField = (typeof SEGMENT_FIELDS)[number];
 export const SEGMENT_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin'] as const;
 
 const scalar = z.union([z.number(), z.string().max(100), z.boolean()]);

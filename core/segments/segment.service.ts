@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Types, type Connection } from 'mongoose';
 import { maskPhone } from '../members/phone.js';
-import { memberModels, type MemberDoc } from '../members/member.model.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
-import { buildAudience, currentAudience, type AudienceSnapshot } from './audience.build.js';
-import { audienceCollection, segmentModel, type AudienceDoc, type SegmentDoc } from './audience.model.js';
+import { buildAudience } from './audience.build.js';
+import type { AudienceDoc, AudienceSnapshot, SegmentDoc } from './audience.model.js';
+import type { AudienceRepository } from './audience.repository.js';
+import type { SegmentRepository } from './segment.repository.js';
 import { compileRules, type RuleGroup } from './segment.rules.js';
 
 export interface SegmentView {
@@ -39,17 +39,19 @@ const view = (s: SegmentDoc): SegmentView => ({ id: s._id, name: s.name, rules: 
  * `resolveSegment` for broadcasts (member ids page by page from one cursor, never all at once).
  * Counts reflect the last audience pass (nightly, after an import, or on demand: `rebuild`).
  */
-export function createSegmentService(deps: { conn: Connection; clock: Clock; timeZone: string; settings: () => Promise<ProgrammeSettings> }) {
-  const Segments = segmentModel(deps.conn);
-  const { Members } = memberModels(deps.conn);
-
-  async function audience(): Promise<{ snap: AudienceSnapshot; coll: ReturnType<typeof audienceCollection> } | null> {
-    const snap = await currentAudience(deps.conn);
-    return snap ? { snap, coll: audienceCollection(deps.conn, snap.collection) } : null;
-  }
+export function createSegmentService(deps: {
+  repo: SegmentRepository;
+  audience: AudienceRepository;
+  clock: Clock;
+  timeZone: string;
+  settings: () => Promise<ProgrammeSettings>;
+}) {
+  const saved = deps.repo;
+  /** The current build (its snapshot names its collection), or null before the first pass. */
+  const audience = (): Promise<AudienceSnapshot | null> => deps.audience.current();
 
   async function get(id: string): Promise<SegmentDoc> {
-    const s = await Segments.findById(id).lean<SegmentDoc>();
+    const s = await saved.byId(id);
     if (!s) throw new DomainError('segment_not_found', 'no such segment');
     return s;
   }
@@ -65,48 +67,45 @@ export function createSegmentService(deps: { conn: Connection; clock: Clock; tim
   }
 
   return {
-    async init(): Promise<void> {
-      await Segments.createIndexes();
-    },
+    init: (): Promise<void> => saved.init(),
 
     /** The audience pass: RFM and the segment collection, rebuilt (nightly, or on demand). */
     async rebuild(): Promise<AudienceSnapshot> {
-      return buildAudience({ conn: deps.conn, clock: deps.clock, timeZone: deps.timeZone, settings: await deps.settings() });
+      return buildAudience({ repo: deps.audience, clock: deps.clock, timeZone: deps.timeZone, settings: await deps.settings() });
     },
 
-    snapshot: () => currentAudience(deps.conn),
+    snapshot: audience,
 
     async create(input: { name: string; rules: unknown }): Promise<SegmentView> {
       compileRules(input.rules, deps.clock.now());
       const now = deps.clock.now();
       const doc: SegmentDoc = { _id: randomBytes(12).toString('hex'), name: checkName(input.name), rules: input.rules, createdAt: now, updatedAt: now };
-      await Segments.collection.insertOne(doc as never);
+      await saved.insert(doc);
       return view(doc);
     },
 
     async list(): Promise<SegmentView[]> {
-      return (await Segments.find().sort({ createdAt: 1 }).limit(500).lean<SegmentDoc[]>()).map(view);
+      return (await saved.list()).map(view);
     },
 
     get: async (id: string): Promise<SegmentView> => view(await get(id)),
 
     async update(id: string, input: { name: string; rules: unknown }): Promise<SegmentView> {
       compileRules(input.rules, deps.clock.now());
-      const s = await Segments.findOneAndUpdate({ _id: id }, { $set: { name: checkName(input.name), rules: input.rules, updatedAt: deps.clock.now() } }, { returnDocument: 'after' }).lean<SegmentDoc>();
+      const s = await saved.update(id, { name: checkName(input.name), rules: input.rules, updatedAt: deps.clock.now() });
       if (!s) throw new DomainError('segment_not_found', 'no such segment');
       return view(s);
     },
 
     async remove(id: string): Promise<void> {
-      const r = await Segments.deleteOne({ _id: id });
-      if (r.deletedCount !== 1) throw new DomainError('segment_not_found', 'no such segment');
+      if (!(await saved.remove(id))) throw new DomainError('segment_not_found', 'no such segment');
     },
 
     /** How many members match rules (a saved segment's, or rules being edited), as of the last pass. */
     async count(rules: unknown): Promise<{ count: number; asOf: string | null }> {
       const filter = compileRules(rules, deps.clock.now());
       const a = await audience();
-      return { count: a ? await a.coll.countDocuments(filter) : 0, asOf: a?.snap.at ?? null };
+      return { count: a ? await deps.audience.count(a.collection, filter) : 0, asOf: a?.at ?? null };
     },
 
     async countSegment(segmentId: string): Promise<{ count: number; asOf: string | null }> {
@@ -118,13 +117,9 @@ export function createSegmentService(deps: { conn: Connection; clock: Clock; tim
       const filter = await filterOf(segmentId);
       const a = await audience();
       if (!a) return { items: [], next: null };
-      if (opts.after && !Types.ObjectId.isValid(opts.after)) throw new DomainError('validation_failed', 'bad cursor');
-      const page = await a.coll
-        .find(opts.after ? { $and: [filter, { _id: { $gt: new Types.ObjectId(opts.after) } }] } : filter)
-        .sort({ _id: 1 })
-        .limit(opts.limit)
-        .toArray();
-      const people = new Map((await Members.find({ _id: { $in: page.map((p) => p._id) } }, { name: 1, phone: 1, cardNumber: 1, status: 1 }).lean<MemberDoc[]>()).map((m) => [String(m._id), m]));
+      // A malformed `after` is validation_failed (once there is a build to page through).
+      const page = await deps.audience.page(a.collection, filter, opts);
+      const people = new Map((await saved.contacts(page.map((p) => p._id))).map((m) => [String(m._id), m]));
       const items = page.flatMap((p) => {
         const m = people.get(String(p._id));
         // Erased since the last pass: not shown.
@@ -155,8 +150,8 @@ export function createSegmentService(deps: { conn: Connection; clock: Clock; tim
       const a = await audience();
       if (!a) return;
       let page: string[] = [];
-      for await (const d of a.coll.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).batchSize(pageSize)) {
-        page.push(String((d as Pick<AudienceDoc, '_id'>)._id));
+      for await (const id of deps.audience.ids(a.collection, filter, pageSize)) {
+        page.push(id);
         if (page.length >= pageSize) {
           yield page;
           page = [];
@@ -170,7 +165,7 @@ export function createSegmentService(deps: { conn: Connection; clock: Clock; tim
       const filter = await filterOf(segmentId);
       const a = await audience();
       if (!a) return;
-      for await (const d of a.coll.find(filter).sort({ _id: 1 }).batchSize(1000)) yield d;
+      yield* deps.audience.docs(a.collection, filter);
     },
   };
 }

@@ -1,8 +1,10 @@
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDailyStatsRepository } from '../../core/insight/daily-stats.repository.js';
 import { createDailyStats } from '../../core/insight/daily-stats.service.js';
 import { createInsightConsumer } from '../../core/insight/insight.consumer.js';
 import { createMemberStatsMirror } from '../../core/insight/member-stats.mirror.js';
+import { createMemberStatsRepository } from '../../core/insight/member-stats.repository.js';
 import { memberModels } from '../../core/members/member.model.js';
 import { fixedClock } from '../helpers/clock.js';
 import type { Connection } from '../../infra/mongo.js';
@@ -18,9 +20,10 @@ const memberId = new Types.ObjectId();
 beforeAll(async () => {
   conn = await testMongo();
   const clock = fixedClock(new Date('2026-03-10T12:00:00Z'));
-  daily = createDailyStats({ conn, timeZone: TZ, clock });
+  daily = createDailyStats({ repo: createDailyStatsRepository(conn), timeZone: TZ, clock });
   await daily.init();
-  consumer = createInsightConsumer({ conn, mirror: createMemberStatsMirror(conn), daily, timeZone: TZ });
+  const members = createMemberStatsRepository(conn);
+  consumer = createInsightConsumer({ members, mirror: createMemberStatsMirror(members), daily, timeZone: TZ });
   await memberModels(conn).Members.collection.insertOne({ _id: memberId, phone: '+79990000001', name: 'A', registeredAt: new Date('2026-01-15T10:00:00Z') });
 });
 afterAll(async () => {

@@ -78,8 +78,7 @@ export const BAD: { cells: (p: number) => string[]; column: string; reason: stri
   { cells: (p) => [phoneAsTyped(p), 'X', '', '', '12,345', '', '', '', '', ''], column: 'spent', reason: 'spent_invalid' },
   { cells: (p) => [phoneAsTyped(p), 'X', '', '', '', '', '', '', '', 'почта'], column: 'optIns', reason: 'opt_ins_invalid' },
 ];
-/** Bad rows use phones of persons 1000+ (never valid rows), except the card duplicate which re-uses person 0's card. */
-export const CARD_DUPLICATE_ROW = 999;
+// Bad rows use phones of persons 1000+ (never valid rows), except the card duplicate which re-uses person 0's card.
 
 function csvCell(s: string, d: string): string {
   return /["\n]/.test(s) || s.includes(d) ? `"${s.replaceAll('"', '""')}"` : s;
