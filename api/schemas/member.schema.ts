@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { phone, points } from './common.schema.js';
+import { cardNumber, phone, points } from './common.schema.js';
 
 export const enrolBody = z
   .strictObject({
     phone,
     name: z.string().min(1).max(100).describe("The member's name (1–100 characters)"),
-    consent: z.boolean().describe('The customer agreed to personal data processing; false is refused with consent_required'),
+    consent: z.boolean().describe('The customer agreed to personal data processing (the cashier took it); false is refused with consent_required'),
+    cardNumber: cardNumber
+      .optional()
+      .describe('The card the customer shows (e.g. in their VK chat): confirms the phone for that card\'s member instead of enrolling anyone new'),
   })
   .describe('A customer joining the programme');
 

@@ -74,6 +74,13 @@ export function createFlows(deps: {
     return handler(ctx, input.kind === 'action' ? input.arg : undefined);
   }
 
+  async function releasedNotice(ctx: FlowContext): Promise<Reply[]> {
+    const member = ctx.member;
+    if (!member) return [];
+    await deps.core.members.ackPhoneReleased(String(member._id));
+    return [{ text: ctx.t('bot:phone_released') }];
+  }
+
   async function textFor(event: DomainEvent, member: MemberDoc): Promise<string | null> {
     if (event.type === 'points.changed') return pointsChangedText(deps.i18n, member.language, event);
     if (event.type === 'phone.verification') return phoneVerificationText(deps.i18n, member.language, event);
@@ -85,7 +92,9 @@ export function createFlows(deps: {
     async handle(sender: Sender, input: Input): Promise<Reply[]> {
       const ctx = await loadContext(flowDeps, sender);
       try {
-        return await route(ctx, normalizeInput(input));
+        // A typed number this member gave was proved by its owner: told once, on this visit.
+        const released = ctx.member?.phoneReleasedAt ? await releasedNotice(ctx) : [];
+        return [...released, ...(await route(ctx, normalizeInput(input)))];
       } catch (err) {
         const keyboard = ctx.member ? mainMenu(ctx) : ctx.step === 'join.phone' ? contactKeyboard(ctx) : undefined;
         const reply = renderError(deps.i18n, ctx.lang, err, keyboard);

@@ -61,7 +61,8 @@ export function eraseAskReplies(ctx: FlowContext): Reply[] {
 export async function eraseConfirmReplies(ctx: FlowContext, arg: string | undefined): Promise<Reply[]> {
   const member = requireMember(ctx);
   if (arg !== 'yes') return [{ text: ctx.t('bot:settings.erase_cancelled'), keyboard: mainMenu(ctx) }];
-  await ctx.deps.core.members.erase(String(member._id));
+  // Every chat of the member loses its dialogue state, this one included.
+  await ctx.deps.core.privacy.erase(String(member._id));
   await ctx.deps.conversations.remove(ctx.identity);
   return [{ text: ctx.t('bot:settings.erased'), keyboard: { kind: 'remove' } }];
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Channel } from '../members/member.model.js';
+import type { CardService } from '../cards/card.service.js';
+import { DomainError } from '../shared/errors.js';
 import type { MemberService } from '../members/member.service.js';
 import type { SettingsRepository } from '../programme/settings.repository.js';
 import { registerStorePrefix, unregisterStorePrefix } from '../stores/store-prefix.js';
@@ -16,7 +17,7 @@ export interface Enrolment {
  * The admin operations shared by the admin API and the admin CLI (scripts/admin.ts), so both
  * do exactly the same thing.
  */
-export function createAdminService(deps: { stores: StoreRepository; settings: SettingsRepository; members: Pick<MemberService, 'enroll'> }) {
+export function createAdminService(deps: { stores: StoreRepository; settings: SettingsRepository; members: Pick<MemberService, 'enroll' | 'confirmPhone'>; cards: Pick<CardService, 'resolve'> }) {
   return {
     /**
      * Creates a store and its API key; the key is returned this once and stored only hashed.
@@ -44,9 +45,23 @@ export function createAdminService(deps: { stores: StoreRepository; settings: Se
       return deps.stores.list();
     },
 
-    /** Enrols (or finds, by phone) a member; `created` is false for a phone already known. */
-    async enrol(input: { phone: string; name: string; consent: boolean }, channel: Channel, storeId?: string): Promise<Enrolment> {
-      const r = await deps.members.enroll({ ...input, channel, ...(storeId ? { storeId } : {}) });
+
+    /**
+     * Enrols (or finds, by phone) a member; `created` is false for a phone already known. The
+     * shop vouches for the number (the store key or the admin token is the credential), so it
+     * is proved: a member who had only typed it loses it to the new one. With `cardNumber`
+     * (the card the customer shows, e.g. in their VK chat), the number is confirmed for that
+     * card's member instead: their waiting bonuses are given, nobody new is made.
+     */
+    async enrol(input: { phone: string; name: string; consent: boolean; cardNumber?: string | undefined }, channel: 'till' | 'admin', storeId?: string): Promise<Enrolment> {
+      if (!input.consent) throw new DomainError('consent_required', 'consent to personal data processing is required');
+      if (input.cardNumber !== undefined) {
+        const card = await deps.cards.resolve(input.cardNumber);
+        if (!card.memberId) throw new DomainError('member_not_found', 'this card has no member');
+        const r = await deps.members.confirmPhone(card.memberId, input.phone, channel);
+        return { memberId: String(r.member._id), cardNumber: r.card._id, balance: r.card.balance, created: false };
+      }
+      const r = await deps.members.enroll({ phone: input.phone, name: input.name, consent: input.consent, channel, ...(storeId ? { storeId } : {}) });
       return { memberId: String(r.member._id), cardNumber: r.card._id, balance: r.card.balance, created: r.created };
     },
   };

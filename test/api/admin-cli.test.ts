@@ -7,7 +7,7 @@ import { createCore, type Core } from '../../core/core.js';
 import { freePort } from '../../infra/child.process.js';
 import type { Connection } from '../../infra/mongo.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
-import { serverUrls, testMongo, uniqueName } from '../helpers/env.js';
+import { serverUrls, TEST_PHONE_SECRET, testMongo, uniqueName } from '../helpers/env.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -58,7 +58,7 @@ describe('admin CLI', () => {
       // A port nothing listens on: no server answers, so the CLI connects itself.
       env = { MONGODB_URL: mongoUrl, MONGODB_DB: db, REDIS_URL: redisUrl, HOST: '127.0.0.1', PORT: String(await freePort()) };
       conn = await testMongo(db);
-      core = createCore({ conn });
+      core = createCore({ conn, phoneHashSecret: TEST_PHONE_SECRET });
     });
     afterAll(async () => {
       await conn.close();
