@@ -33,7 +33,7 @@ export interface AppDeps {
   adminToken?: string;
   /** Look-up rate limits are counted here when given (shared by every API process), else in memory. */
   redis?: Redis;
-  /** Look-ups (GET /api/v1/cards…) allowed per store key and window; default 120 per minute. */
+  /** Look-ups (GET /api/v1/cards…, quotes, till enrolments) allowed per store key and window; default 120 per minute. */
   lookupRateLimit?: { max: number; timeWindowMs: number; nameSpace?: string };
   /** Apple Wallet: distribution links, the PassKit web service, admin wallet links. */
   wallet?: Wallet | undefined;
@@ -99,9 +99,10 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
     async (api) => {
       await api.register(async (till) => {
         till.addHook('onRequest', till.authenticateStore);
+        // Look-ups, quotes and enrolments each answer what a card or phone holds: one budget per store key.
         await till.register(cardRoutes({ core, lookupLimit }));
-        await till.register(purchaseRoutes({ core }));
-        await till.register(memberRoutes({ admin, who: 'till' }));
+        await till.register(purchaseRoutes({ core, lookupLimit }));
+        await till.register(memberRoutes({ admin, who: 'till', limit: lookupLimit }));
       });
       // Public contest records (no auth) and the contests' admin routes behind the admin token.
       await api.register(contestPublicRoutes({ contests: core.contests }));

@@ -96,7 +96,7 @@ export function createCore(deps: CoreDeps) {
   });
   const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock });
   const purchases = createPurchaseService({ ledger, cards, members, settings });
-  const stores = createStoreRepository(deps.conn);
+  const stores = createStoreRepository(deps.conn, { clock });
   const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, rates, clock });
   const contests = createContestService({ models: contestModels(deps.conn), cards, members, settings, outbox, clock });
   const conversations = createConversationRepository(deps.conn, { clock });

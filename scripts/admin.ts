@@ -26,6 +26,9 @@ const USAGE = `Usage: npm run admin -- <command>
 
   store:create "<name>" [CARD_PREFIX]   create a store (till) and print its API key; the key is shown only then
   store:list                           list the stores (keys are never shown again, only their first characters)
+  store:rotate-key <storeId> [MINUTES] a new API key for the store; the old one stops now, or after MINUTES
+                                       (up to a week) so the tills can be switched over
+  store:revoke-keys <storeId>          every key of the store stops now (a leaked key); rotate to make a new one
   member:create <phone> "<name>"       enrol a member whose consent you took in person; prints the card
 
 It uses the running server's admin API when one answers on HOST:PORT, else the database directly.`;
@@ -37,6 +40,8 @@ interface AdminOps {
   mode: string;
   createStore(name: string, cardPrefix?: string): Promise<{ id: string; name: string; key: string }>;
   listStores(): Promise<Store[]>;
+  rotateKey(storeId: string, graceMinutes: number): Promise<{ key: string; previousValidUntil: string | null }>;
+  revokeKeys(storeId: string): Promise<{ revoked: number }>;
   enrol(input: { phone: string; name: string; consent: boolean }): Promise<Enrolment>;
   close(): Promise<void>;
 }
@@ -78,6 +83,8 @@ function httpOps(url: string, token: string): AdminOps {
     mode: `the admin API at ${url}`,
     createStore: (name, cardPrefix) => call('POST', '/stores', { name, ...(cardPrefix ? { cardPrefix } : {}) }),
     listStores: async () => (await call<{ items: Store[] }>('GET', '/stores')).items,
+    rotateKey: (storeId, graceMinutes) => call('POST', `/stores/${encodeURIComponent(storeId)}/keys`, { graceMinutes }),
+    revokeKeys: (storeId) => call('DELETE', `/stores/${encodeURIComponent(storeId)}/keys`),
     enrol: (input) => call('POST', '/members', input),
     close: async () => undefined,
   };
@@ -120,6 +127,11 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
       mode: rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL directly' : `the embedded database in ${resolve(config.dataDir)}`,
       createStore: (name, cardPrefix) => admin.createStore(name, cardPrefix),
       listStores: () => admin.listStores(),
+      rotateKey: async (storeId, graceMinutes) => {
+        const r = await admin.rotateStoreKey(storeId, graceMinutes);
+        return { key: r.key, previousValidUntil: r.previousValidUntil?.toISOString() ?? null };
+      },
+      revokeKeys: (storeId) => admin.revokeStoreKeys(storeId),
       // The operator enrols in person, having taken the consent there.
       enrol: (input) => admin.enrol(input, 'admin'),
       close: async () => {
@@ -135,6 +147,8 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
 type Command =
   | { kind: 'store:create'; name: string; cardPrefix: string | undefined }
   | { kind: 'store:list' }
+  | { kind: 'store:rotate-key'; storeId: string; graceMinutes: number }
+  | { kind: 'store:revoke-keys'; storeId: string }
   | { kind: 'member:create'; phone: string; name: string };
 
 /** The command line as a command, or null when it does not fit the usage (checked before connecting). */
@@ -142,6 +156,8 @@ function parse(args: string[]): Command | null {
   const [command, ...rest] = args;
   if (command === 'store:create' && rest[0] && rest.length <= 2) return { kind: command, name: rest[0], cardPrefix: rest[1]?.toUpperCase() };
   if (command === 'store:list' && rest.length === 0) return { kind: command };
+  if (command === 'store:rotate-key' && rest[0] && rest.length <= 2 && /^\d{0,6}$/.test(rest[1] ?? '')) return { kind: command, storeId: rest[0], graceMinutes: Number(rest[1] ?? 0) };
+  if (command === 'store:revoke-keys' && rest[0] && rest.length === 1) return { kind: command, storeId: rest[0] };
   if (command === 'member:create' && rest[0] && rest.length >= 2) return { kind: command, phone: rest[0], name: rest.slice(1).join(' ') };
   return null;
 }
@@ -165,6 +181,18 @@ async function run(cmd: Command, ops: AdminOps): Promise<void> {
       const rows = [header, ...stores.map((s) => [s.id, s.name, `${s.keyHint}…`, s.cardPrefix ?? '—', s.active ? 'yes' : 'no'])];
       const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
       for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+      return;
+    }
+    case 'store:rotate-key': {
+      const r = await ops.rotateKey(cmd.storeId, cmd.graceMinutes);
+      console.log(`New API key for store ${cmd.storeId} (shown only now; it is stored hashed):`);
+      console.log(`  ${r.key}`);
+      console.log(r.previousValidUntil ? `The earlier keys keep working until ${r.previousValidUntil}.` : 'The earlier keys stopped working now.');
+      return;
+    }
+    case 'store:revoke-keys': {
+      const r = await ops.revokeKeys(cmd.storeId);
+      console.log(`Revoked ${r.revoked} key(s) of store ${cmd.storeId}: its tills are refused until you run store:rotate-key.`);
       return;
     }
     case 'member:create': {

@@ -4,7 +4,7 @@ import { DomainError } from '../shared/errors.js';
 import type { MemberService } from '../members/member.service.js';
 import type { SettingsRepository } from '../programme/settings.repository.js';
 import { registerStorePrefix, unregisterStorePrefix } from '../stores/store-prefix.js';
-import type { Store, StoreRepository } from '../stores/store.repository.js';
+import type { KeyRotation, Store, StoreRepository } from '../stores/store.repository.js';
 
 export interface Enrolment {
   memberId: string;
@@ -45,6 +45,15 @@ export function createAdminService(deps: { stores: StoreRepository; settings: Se
       return deps.stores.list();
     },
 
+    /** A new API key for a store; the old ones stop now or after `graceMinutes` (the till's switch-over). */
+    rotateStoreKey(storeId: string, graceMinutes?: number): Promise<KeyRotation> {
+      return deps.stores.rotateKey(storeId, graceMinutes);
+    },
+
+    /** Every key of the store stops working now (a leaked key); a rotation makes a new one. */
+    async revokeStoreKeys(storeId: string): Promise<{ storeId: string; revoked: number }> {
+      return { storeId, revoked: await deps.stores.revokeKeys(storeId) };
+    },
 
     /**
      * Enrols (or finds, by phone) a member; `created` is false for a phone already known. The

@@ -79,6 +79,17 @@ describe('admin CLI', () => {
       expect(list.stdout).toContain(`${key.slice(0, 7)}…`);
       expect(list.stdout).not.toContain(key);
 
+      // A key rotated from the command line: the old one stops now; then every key revoked.
+      const rotated = await admin(['store:rotate-key', store!.id], env);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const key2 = keyIn(rotated.stdout);
+      expect(rotated.stdout).toMatch(/earlier keys stopped working now/);
+      expect(await core.stores.findByKey(key)).toBeNull();
+      expect((await core.stores.findByKey(key2))?.id).toBe(store!.id);
+      const revoked = await admin(['store:revoke-keys', store!.id], env);
+      expect(revoked.stdout).toMatch(/Revoked 1 key/);
+      expect(await core.stores.findByKey(key2)).toBeNull();
+
       const member = await admin(['member:create', '+79261234567', 'Ivan', 'Petrov'], env);
       expect(member.code, member.stderr).toBe(0);
       expect(member.stdout).toMatch(/Member created .*card 70\d{12}, balance 1000 points/);
