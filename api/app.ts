@@ -35,6 +35,8 @@ export interface AppDeps {
   redis?: Redis;
   /** Look-ups (GET /api/v1/cards…, quotes, till enrolments) allowed per store key and window; default 120 per minute. */
   lookupRateLimit?: { max: number; timeWindowMs: number; nameSpace?: string };
+  /** Unauthenticated routes (public contest records, Wallet device logs) allowed per client address and window; default 60 per minute. */
+  publicRateLimit?: { max: number; timeWindowMs: number };
   /** Apple Wallet: distribution links, the PassKit web service, admin wallet links. */
   wallet?: Wallet | undefined;
   /** Telegram in webhook mode: POST /telegram/webhook, checked against the secret. */
@@ -89,6 +91,9 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
     timeWindow: limit.timeWindowMs,
     keyGenerator: (req: FastifyRequest) => `store:${hashKey(bearerToken(req) ?? '')}`,
   });
+  // Routes anyone may call: a budget per client address (behind a proxy, set fastify's trustProxy so req.ip is the client's).
+  const publicLimits = deps.publicRateLimit ?? { max: 60, timeWindowMs: 60_000 };
+  const publicLimit = app.rateLimit({ max: publicLimits.max, timeWindow: publicLimits.timeWindowMs, keyGenerator: (req: FastifyRequest) => `ip:${req.ip}` });
   await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
   if (deps.wallet) {
     await app.register(walletRoutes({ wallet: deps.wallet }));
@@ -105,7 +110,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
         await till.register(memberRoutes({ admin, who: 'till', limit: lookupLimit }));
       });
       // Public contest records (no auth) and the contests' admin routes behind the admin token.
-      await api.register(contestPublicRoutes({ contests: core.contests }));
+      await api.register(contestPublicRoutes({ contests: core.contests, publicLimit }));
       await api.register(
         async (adm) => {
           adm.addHook('onRequest', adm.authenticateAdmin);

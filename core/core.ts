@@ -12,6 +12,8 @@ import { createHistoryRepository } from './history/history.repository.js';
 import type { I18n } from './i18n/i18n.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createChatLinkService } from './members/chat-link.service.js';
+import { accountLinkCodeModel } from './members/account-link.model.js';
+import { createAccountLinks } from './members/account-link.service.js';
 import { createMemberBonuses } from './members/member-bonus.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
@@ -98,7 +100,8 @@ export function createCore(deps: CoreDeps) {
   const purchases = createPurchaseService({ ledger, cards, members, settings });
   const stores = createStoreRepository(deps.conn, { clock });
   const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, rates, clock });
-  const contests = createContestService({ models: contestModels(deps.conn), cards, members, settings, outbox, clock });
+  const accountLinks = createAccountLinks({ Codes: accountLinkCodeModel(deps.conn), members, hasher, rates, clock });
+  const contests = createContestService({ models: contestModels(deps.conn), cards, members, links: accountLinks, rates, settings, outbox, clock });
   const conversations = createConversationRepository(deps.conn, { clock });
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
@@ -113,6 +116,8 @@ export function createCore(deps: CoreDeps) {
     stores,
     outbox,
     phoneProofs,
+    /** Codes from a member's chat that link their Twitch account (typed in a giveaway instead of the card number). */
+    accountLinks,
     /** Fixed-window limits counted in MongoDB (code requests, wrong contest numbers). */
     rates,
     contests,
@@ -150,6 +155,7 @@ export function createCore(deps: CoreDeps) {
         outbox.init(),
         phoneProofs.init(),
         rates.init(),
+        accountLinks.init(),
         contests.init(),
         conversations.init(),
         twitchTokens.init(),

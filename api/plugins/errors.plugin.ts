@@ -36,6 +36,7 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   contest_already_entered: 409,
   contest_card_taken: 409,
   contest_throttled: 429,
+  contest_still_open: 409,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {

@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'contest_already_entered',
   'contest_card_taken',
   'contest_throttled',
+  /** A draw asked for before the contest closed (at its closing time, or early with a published reason). */
+  'contest_still_open',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
