@@ -97,7 +97,9 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
   await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
   if (deps.wallet) {
     await app.register(walletRoutes({ wallet: deps.wallet }));
-    await app.register(passkitRoutes({ wallet: deps.wallet }), { prefix: PASSKIT_PREFIX });
+    // Device logs: unauthenticated, so a stricter budget per address than the other public routes.
+    const logLimit = app.rateLimit({ max: 10, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `walletlog:${req.ip}` });
+    await app.register(passkitRoutes({ wallet: deps.wallet, logLimit }), { prefix: PASSKIT_PREFIX });
   }
 
   await app.register(
