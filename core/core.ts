@@ -106,6 +106,7 @@ export function createCore(deps: CoreDeps) {
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
   const twitchState = createTwitchStateRepository(deps.conn);
+  const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: walletModels(deps.conn), rates, clock });
   return {
     clock,
     settings: settingsRepo,
@@ -124,7 +125,7 @@ export function createCore(deps: CoreDeps) {
     /** Dialogue state of the chat flows, per channel identity. */
     conversations,
     /** "Delete my data", and what expires on its own. */
-    privacy: createErasure({ members, conversations }),
+    privacy,
     /** A card's movements, a page at a time (till API and bots). */
     history,
     /** Who hears of a domain event in the chats. */
@@ -132,7 +133,7 @@ export function createCore(deps: CoreDeps) {
     /** Linking chat accounts by phone, with the phone-ownership proof where a channel needs it. */
     chatLink: createChatLinkService({ members, phoneProofs, hasher }),
     /** Stores and enrolment as the admin API and the admin CLI do them. */
-    admin: createAdminService({ stores, settings: settingsRepo, members, cards }),
+    admin: createAdminService({ stores, settings: settingsRepo, members, cards, erasure: privacy }),
     twitch: {
       tokens: twitchTokens,
       state: twitchState,

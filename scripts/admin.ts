@@ -30,6 +30,8 @@ const USAGE = `Usage: npm run admin -- <command>
                                        (up to a week) so the tills can be switched over
   store:revoke-keys <storeId>          every key of the store stops now (a leaked key); rotate to make a new one
   member:create <phone> "<name>"       enrol a member whose consent you took in person; prints the card
+  member:erase <phone>                 "delete my data" for a member who asked in person (as the chat's own)
+  member:erase card <card number>      the same, found by the card
 
 It uses the running server's admin API when one answers on HOST:PORT, else the database directly.`;
 
@@ -43,6 +45,7 @@ interface AdminOps {
   rotateKey(storeId: string, graceMinutes: number): Promise<{ key: string; previousValidUntil: string | null }>;
   revokeKeys(storeId: string): Promise<{ revoked: number }>;
   enrol(input: { phone: string; name: string; consent: boolean }): Promise<Enrolment>;
+  erase(by: { phone?: string; cardNumber?: string }): Promise<{ memberId: string; cardNumber: string | null }>;
   close(): Promise<void>;
 }
 
@@ -86,6 +89,7 @@ function httpOps(url: string, token: string): AdminOps {
     rotateKey: (storeId, graceMinutes) => call('POST', `/stores/${encodeURIComponent(storeId)}/keys`, { graceMinutes }),
     revokeKeys: (storeId) => call('DELETE', `/stores/${encodeURIComponent(storeId)}/keys`),
     enrol: (input) => call('POST', '/members', input),
+    erase: (by) => call('POST', '/members/erase', by),
     close: async () => undefined,
   };
 }
@@ -134,6 +138,7 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
       revokeKeys: (storeId) => admin.revokeStoreKeys(storeId),
       // The operator enrols in person, having taken the consent there.
       enrol: (input) => admin.enrol(input, 'admin'),
+      erase: (by) => admin.eraseMember(by),
       close: async () => {
         await shutdown.run('admin command done');
       },
@@ -149,7 +154,8 @@ type Command =
   | { kind: 'store:list' }
   | { kind: 'store:rotate-key'; storeId: string; graceMinutes: number }
   | { kind: 'store:revoke-keys'; storeId: string }
-  | { kind: 'member:create'; phone: string; name: string };
+  | { kind: 'member:create'; phone: string; name: string }
+  | { kind: 'member:erase'; by: { phone: string } | { cardNumber: string } };
 
 /** The command line as a command, or null when it does not fit the usage (checked before connecting). */
 function parse(args: string[]): Command | null {
@@ -159,6 +165,8 @@ function parse(args: string[]): Command | null {
   if (command === 'store:rotate-key' && rest[0] && rest.length <= 2 && /^\d{0,6}$/.test(rest[1] ?? '')) return { kind: command, storeId: rest[0], graceMinutes: Number(rest[1] ?? 0) };
   if (command === 'store:revoke-keys' && rest[0] && rest.length === 1) return { kind: command, storeId: rest[0] };
   if (command === 'member:create' && rest[0] && rest.length >= 2) return { kind: command, phone: rest[0], name: rest.slice(1).join(' ') };
+  if (command === 'member:erase' && rest[0] === 'card' && rest[1] && rest.length === 2) return { kind: command, by: { cardNumber: rest[1] } };
+  if (command === 'member:erase' && rest[0] && rest[0] !== 'card') return { kind: command, by: { phone: rest.join(' ') } };
   return null;
 }
 
@@ -193,6 +201,11 @@ async function run(cmd: Command, ops: AdminOps): Promise<void> {
     case 'store:revoke-keys': {
       const r = await ops.revokeKeys(cmd.storeId);
       console.log(`Revoked ${r.revoked} key(s) of store ${cmd.storeId}: its tills are refused until you run store:rotate-key.`);
+      return;
+    }
+    case 'member:erase': {
+      const r = await ops.erase(cmd.by);
+      console.log(`Member ${r.memberId} erased${r.cardNumber ? `; card ${r.cardNumber} is blocked and keeps only its ledger` : ''}.`);
       return;
     }
     case 'member:create': {

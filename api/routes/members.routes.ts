@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { storeOf } from '../plugins/auth.plugin.js';
 import type { AdminService } from '../../core/admin/admin.service.js';
 import { ADMIN_SECURITY, errorResponses, TILL_SECURITY } from '../schemas/common.schema.js';
-import { enrolBody, enrolResult } from '../schemas/member.schema.js';
+import { enrolBody, enrolResult, erasedResult, eraseBody } from '../schemas/member.schema.js';
 
 const DESCRIPTION =
   'Creates the member and their card (with the welcome bonus) and answers 201. The store key (or the admin token) vouches ' +
@@ -41,6 +41,24 @@ export function memberRoutes(deps: { admin: AdminService; who: 'till' | 'admin';
         const r = await deps.admin.enrol(req.body, deps.who, deps.who === 'till' ? storeOf(req).id : undefined);
         return reply.code(r.created ? 201 : 200).send(r);
       },
+    );
+
+    if (deps.who !== 'admin') return;
+    app.post(
+      '/members/erase',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: '"Delete my data" for a member who asked the support desk: by phone or card number',
+          description:
+            'Erases exactly as the chat\'s "Delete my data" does (README, "Privacy and data"): the member\'s personal data, chat links and ' +
+            'conversations, contest accounts, wallet registrations; the card stays blocked with its ledger.',
+          security: ADMIN_SECURITY,
+          body: eraseBody,
+          response: { 200: erasedResult, ...errorResponses('phone_invalid', 'member_not_found', 'invalid_card_number', 'card_not_found') },
+        },
+      },
+      async (req) => deps.admin.eraseMember(req.body),
     );
   };
 }

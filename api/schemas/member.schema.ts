@@ -12,6 +12,12 @@ export const enrolBody = z
   })
   .describe('A customer joining the programme');
 
+export const eraseBody = z
+  .strictObject({ phone: phone.optional(), cardNumber: cardNumber.optional() })
+  .refine((b) => (b.phone === undefined) !== (b.cardNumber === undefined), { error: 'give exactly one of phone and cardNumber', path: ['phone'] })
+  .describe('Whose data to erase: exactly one of phone and cardNumber');
+export const erasedResult = z.object({ memberId: z.string(), cardNumber: z.string().nullable().describe('The card, now blocked and anonymous') });
+
 export const enrolResult = z.object({
   memberId: z.string(),
   cardNumber: z.string(),

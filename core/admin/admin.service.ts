@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CardService } from '../cards/card.service.js';
+import { normalizePhone } from '../members/phone.js';
+import type { Erasure } from '../privacy/erasure.service.js';
 import { DomainError } from '../shared/errors.js';
 import type { MemberService } from '../members/member.service.js';
 import type { SettingsRepository } from '../programme/settings.repository.js';
@@ -17,7 +19,13 @@ export interface Enrolment {
  * The admin operations shared by the admin API and the admin CLI (scripts/admin.ts), so both
  * do exactly the same thing.
  */
-export function createAdminService(deps: { stores: StoreRepository; settings: SettingsRepository; members: Pick<MemberService, 'enroll' | 'confirmPhone'>; cards: Pick<CardService, 'resolve'> }) {
+export function createAdminService(deps: {
+  stores: StoreRepository;
+  settings: SettingsRepository;
+  members: Pick<MemberService, 'enroll' | 'confirmPhone' | 'phoneHolder'>;
+  cards: Pick<CardService, 'resolve'>;
+  erasure: Pick<Erasure, 'erase'>;
+}) {
   return {
     /**
      * Creates a store and its API key; the key is returned this once and stored only hashed.
@@ -53,6 +61,31 @@ export function createAdminService(deps: { stores: StoreRepository; settings: Se
     /** Every key of the store stops working now (a leaked key); a rotation makes a new one. */
     async revokeStoreKeys(storeId: string): Promise<{ storeId: string; revoked: number }> {
       return { storeId, revoked: await deps.stores.revokeKeys(storeId) };
+    },
+
+    /**
+     * "Delete my data" asked of the support desk (a member with no chat, who joined at the till):
+     * the member holding the phone, or the member of the card, is erased as from the chat.
+     */
+    async eraseMember(by: { phone?: string | undefined; cardNumber?: string | undefined }): Promise<{ memberId: string; cardNumber: string | null }> {
+      let memberId: string | null = null;
+      let cardNumber: string | null = null;
+      if (by.cardNumber !== undefined) {
+        const card = await deps.cards.resolve(by.cardNumber, { allowInactive: true });
+        memberId = card.memberId;
+        cardNumber = card._id;
+      } else if (by.phone !== undefined) {
+        const phone = normalizePhone(by.phone);
+        if (!phone) throw new DomainError('phone_invalid', 'phone number is not valid');
+        const holder = await deps.members.phoneHolder(phone);
+        memberId = holder ? String(holder.member._id) : null;
+        cardNumber = holder?.member.cardNumber ?? null;
+      } else {
+        throw new DomainError('validation_failed', 'give the phone or the card number');
+      }
+      if (!memberId) throw new DomainError('member_not_found', 'no member with this phone or card');
+      await deps.erasure.erase(memberId);
+      return { memberId, cardNumber };
     },
 
     /**

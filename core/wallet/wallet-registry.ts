@@ -59,8 +59,12 @@ export function createRegistry(deps: { models: WalletModels; clock: Clock; passT
       if (serials.length === 0) return null;
       const sinceMs = since !== undefined && /^\d{1,15}$/.test(since) ? Number(since) : null;
       const filter = sinceMs === null ? { _id: { $in: serials } } : { _id: { $in: serials }, updatedAt: { $gt: new Date(sinceMs - LIST_OVERLAP_MS) } };
-      const passes = await Passes.find({ ...filter, stateHash: { $ne: null } }, { _id: 1, updatedAt: 1 }).lean();
+      const passes = await Passes.find({ ...filter, stateHash: { $ne: null } }, { _id: 1, updatedAt: 1, closedAt: 1 }).lean();
       if (passes.length === 0) return null;
+      // A closed pass (its member erased their data) is listed once more, so the device fetches
+      // the pass that says so; this device's registration for it is not needed after that.
+      const closed = passes.filter((p) => p.closedAt).map((p) => idOf(device, p._id));
+      if (closed.length > 0) await Registrations.deleteMany({ _id: { $in: closed } });
       const latest = Math.max(...passes.map((p) => new Date(p.updatedAt).getTime()));
       return { serialNumbers: passes.map((p) => p._id).sort(), lastUpdated: String(latest) };
     },

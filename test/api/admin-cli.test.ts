@@ -101,6 +101,15 @@ describe('admin CLI', () => {
       const bad = await admin(['member:create', '123', 'Nobody'], env);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/phone_invalid/);
+
+      // A member who asked in person to delete their data (no chat to press the button in).
+      const erased = await admin(['member:erase', '8 926 123-45-67'], env);
+      expect(erased.code, erased.stderr).toBe(0);
+      expect(erased.stdout).toMatch(/erased; card 70\d{12} is blocked/);
+      expect(await core.members.findByPhone('+79261234567')).toBeNull();
+      expect(await core.members.byId(found!._id.toString())).toMatchObject({ status: 'erased', name: '—' });
+      expect((await admin(['member:erase', 'card', found!.cardNumber!], env)).code).toBe(0);
+      expect((await admin(['member:erase', '+79260000000'], env)).stderr).toMatch(/member_not_found/);
     }, 90_000);
   });
 
