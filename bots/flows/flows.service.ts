@@ -4,6 +4,7 @@ import type { I18n, Language } from '../../core/i18n/i18n.js';
 import type { MemberDoc } from '../../core/members/member.model.js';
 import { balanceReplies } from './balance.flow.js';
 import { cardReplies, type CardWallet } from './card.flow.js';
+import { consentRenewal } from './consent.flow.js';
 import { contestRoute } from './contest.flow.js';
 import { renderError } from './errors.render.js';
 import { loadContext, type FlowContext, type FlowDeps } from './flow.context.js';
@@ -62,6 +63,9 @@ export function createFlows(deps: {
   const flowDeps: FlowDeps = { core: deps.core, i18n: deps.i18n, conversations: deps.core.conversations, links: deps.links, policyUrl: deps.policyUrl };
 
   async function route(ctx: FlowContext, input: Input): Promise<Reply[]> {
+    // A new consent text is agreed to (or the data deleted) before anything else.
+    const consent = await consentRenewal(ctx, input);
+    if (consent) return consent;
     // Contest links, the card-number step and the admin's contest commands: members and non-members.
     const contest = await contestRoute(ctx, input);
     if (contest) return contest;

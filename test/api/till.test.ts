@@ -111,6 +111,9 @@ describe('till API', () => {
       expect(first.statusCode).toBe(201);
       expect(first.json()).toMatchObject({ balance: WELCOME, created: true });
       expect(first.json().cardNumber).toMatch(/^AB\d{12}$/);
+      // The till showed no consent text: what is recorded is that the cashier took consent, at the till, for which version.
+      const member = await t.core.members.byId(first.json().memberId as string);
+      expect(member?.consent).toMatchObject({ version: (await t.core.settings.current()).consentTextVersion, channel: 'till', by: 'cashier' });
       // Typed the Russian way: the same person.
       const national = `8 ${phone.slice(2, 5)} ${phone.slice(5, 8)}-${phone.slice(8, 10)}-${phone.slice(10)}`;
       const again = await t.call('POST', '/api/v1/members', { token: otherKey, body: { phone: national, name: 'Someone', consent: true } });

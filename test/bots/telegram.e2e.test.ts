@@ -292,6 +292,33 @@ describe('Telegram bot end to end (polling)', () => {
     }
   });
 
+  it('a new consent text asks an existing member again on their next visit, before anything else', async () => {
+    const s = await t.core.settings.current();
+    try {
+      await withBot(async () => {
+        const vera = fake.user(2311, { firstName: 'Вера', languageCode: 'ru' });
+        await joinRu(vera, testPhone(), 'Вера');
+        expect((await t.core.members.findByIdentity('telegram:2311'))?.consent).toMatchObject({ version: s.consentTextVersion, channel: 'telegram', by: 'member' });
+        await t.core.settings.update({ consentTextVersion: '2026-07' });
+
+        vera.sendText('💰 Баланс');
+        const asked = await vera.waitForText('мы обновили текст согласия');
+        expect(asked.text).toContain('Редакция текста согласия: 2026-07');
+        expect(vera.lastInlineButtons()).toEqual([['✅ Даю согласие', '🗑 Удалить мои данные']]);
+        // Nothing else until then.
+        vera.sendText('📜 История');
+        await vera.waitForText('мы обновили текст согласия');
+        vera.pressButtonWithText('✅ Даю согласие');
+        await vera.waitForText('Согласие с новой редакцией сохранено');
+        expect((await t.core.members.findByIdentity('telegram:2311'))?.consent).toMatchObject({ version: '2026-07', channel: 'telegram', by: 'member' });
+        vera.sendText('💰 Баланс');
+        await vera.waitForText(/На карте: 1\s000 баллов/);
+      });
+    } finally {
+      await t.core.settings.update({ consentTextVersion: s.consentTextVersion });
+    }
+  });
+
   it('a till purchase gives exactly one notification with the right plural, even when the event is relayed twice', async () => {
     const queues = testQueues();
     const queue: Queue<DomainEvent> = queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE);
