@@ -58,4 +58,3 @@ export function phoneRegistryModels(conn: Connection) {
     BonusClaims: (conn.models.BonusClaim as BonusClaimModel | undefined) ?? conn.model<BonusClaimDoc>('BonusClaim', bonusClaimSchema),
   };
 }
-export type PhoneRegistryModels = ReturnType<typeof phoneRegistryModels>;
