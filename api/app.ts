@@ -38,8 +38,10 @@ export interface AppDeps {
   adminToken?: string;
   /** Look-up rate limits are counted here when given (shared by every API process), else in memory. */
   redis?: Redis;
-  /** Look-ups (GET /api/v1/cards…) allowed per store key and window; default 120 per minute. */
+  /** Look-ups (GET /api/v1/cards…, quotes, till enrolments) allowed per store key and window; default 120 per minute. */
   lookupRateLimit?: { max: number; timeWindowMs: number; nameSpace?: string };
+  /** Unauthenticated routes (public contest records, Wallet device logs) allowed per client address and window; default 60 per minute. */
+  publicRateLimit?: { max: number; timeWindowMs: number };
   /** Apple Wallet: distribution links, the PassKit web service, admin wallet links. */
   wallet?: Wallet | undefined;
   /** Telegram in webhook mode: POST /telegram/webhook, checked against the secret. */
@@ -98,22 +100,28 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
     timeWindow: limit.timeWindowMs,
     keyGenerator: (req: FastifyRequest) => `store:${hashKey(bearerToken(req) ?? '')}`,
   });
+  // Routes anyone may call: a budget per client address (behind a proxy, set fastify's trustProxy so req.ip is the client's).
+  const publicLimits = deps.publicRateLimit ?? { max: 60, timeWindowMs: 60_000 };
+  const publicLimit = app.rateLimit({ max: publicLimits.max, timeWindow: publicLimits.timeWindowMs, keyGenerator: (req: FastifyRequest) => `ip:${req.ip}` });
   await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
   if (deps.wallet) {
     await app.register(walletRoutes({ wallet: deps.wallet }));
-    await app.register(passkitRoutes({ wallet: deps.wallet }), { prefix: PASSKIT_PREFIX });
+    // Device logs: unauthenticated, so a stricter budget per address than the other public routes.
+    const logLimit = app.rateLimit({ max: 10, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `walletlog:${req.ip}` });
+    await app.register(passkitRoutes({ wallet: deps.wallet, logLimit }), { prefix: PASSKIT_PREFIX });
   }
 
   await app.register(
     async (api) => {
       await api.register(async (till) => {
         till.addHook('onRequest', till.authenticateStore);
+        // Look-ups, quotes and enrolments each answer what a card or phone holds: one budget per store key.
         await till.register(cardRoutes({ core, lookupLimit }));
-        await till.register(purchaseRoutes({ core }));
-        await till.register(memberRoutes({ admin, who: 'till' }));
+        await till.register(purchaseRoutes({ core, lookupLimit }));
+        await till.register(memberRoutes({ admin, who: 'till', limit: lookupLimit }));
       });
       // Public contest records (no auth) and the contests' admin routes behind the admin token.
-      await api.register(contestPublicRoutes({ contests: core.contests }));
+      await api.register(contestPublicRoutes({ contests: core.contests, publicLimit }));
       await api.register(
         async (adm) => {
           adm.addHook('onRequest', adm.authenticateAdmin);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createCore, type Core } from '../core/core.js';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../core/events/event.types.js';
 import { createQueueEventSink } from '../infra/event-sink.js';
@@ -19,7 +20,7 @@ export async function benchCore(): Promise<{ conn: Connection; core: Core; mongo
   const commands = countCommands(conn);
   const queues = createQueueFactory(redis.url, `bench_${Date.now()}`);
   const events = createQueueEventSink([queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE, { removeOnComplete: true })]);
-  const core = createCore({ conn, events, guardedCardWrites: mongo.source !== 'ferretdb' });
+  const core = createCore({ conn, events, guardedCardWrites: mongo.source !== 'ferretdb', phoneHashSecret: randomBytes(32).toString('hex') });
   await core.init();
   return {
     conn,

@@ -72,7 +72,7 @@ try {
   console.log(`import with balance + counters  : ${fmt(ledgerRate)} rows/s onto ${IMPORT_ROWS} cards (a ledger entry and a card update per row)`);
 
   // 2. Segment count.
-  const seg = createCore({ conn: segConn, timeZone: 'Europe/Moscow' });
+  const seg = createCore({ conn: segConn, timeZone: 'Europe/Moscow', phoneHashSecret: 'bench-phone-hash-secret-0123456789abcdef' });
   await seg.init();
   const now = Date.now();
   for (let i = 0; i < SEGMENT_MEMBERS; i += 1000) {

@@ -34,6 +34,8 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(8000),
   LEDGER_BUDGET_MS: z.coerce.number().int().min(500).max(120000).default(10000),
   LEDGER_SWEEP_EVERY_MS: z.coerce.number().int().min(5000).max(86400000).default(60000),
+  // Key of the phone hashes that keep bonuses once per phone across erasures (kept outside the database).
+  PHONE_HASH_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
   TELEGRAM_BOT_TOKEN: z.preprocess(emptyToUndefined, z.string().regex(/^\d+:[\w-]{20,}$/, 'looks like 123456:ABC… from @BotFather').optional()),
   TELEGRAM_API_ROOT: optionalUrl,
   TELEGRAM_WEBHOOK_URL: optionalUrl,
@@ -168,6 +170,8 @@ export interface Config {
   ledgerBudgetMs: number;
   /** How often the recovery sweep folds forward cards left behind their entries. */
   ledgerSweepEveryMs: number;
+  /** PHONE_HASH_SECRET; unset: generated once into DATA_DIR/phone-hash-secret (like the admin token). */
+  phoneHashSecret: string | undefined;
   telegram: TelegramConfig;
   vk: VkConfig;
   wallet: WalletConfig;
@@ -304,6 +308,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env.NODE_ENV === 'production' && !env.ADMIN_TOKEN) {
     problems.push({ variable: 'ADMIN_TOKEN', message: 'required in production' });
   }
+  // Every process must hash phones alike, and separate containers share no DATA_DIR.
+  if (env.NODE_ENV === 'production' && !env.PHONE_HASH_SECRET) {
+    problems.push({ variable: 'PHONE_HASH_SECRET', message: 'required in production' });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const publicUrl = (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, '');
   return {
@@ -324,6 +332,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     ledgerBudgetMs: env.LEDGER_BUDGET_MS,
     ledgerSweepEveryMs: env.LEDGER_SWEEP_EVERY_MS,
+    phoneHashSecret: env.PHONE_HASH_SECRET,
     telegram,
     vk,
     wallet,

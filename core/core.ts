@@ -18,17 +18,25 @@ import { createInsight } from './insight/insight.js';
 import { createMemberStatsRepository } from './insight/member-stats.repository.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
 import { createChatLinkService } from './members/chat-link.service.js';
+import { accountLinkCodeModel } from './members/account-link.model.js';
+import { createAccountLinks } from './members/account-link.service.js';
+import { createMemberBonuses } from './members/member-bonus.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
+import { createKeyedHasher } from './members/phone-hash.js';
+import { createPhoneRegistry } from './members/phone-registry.js';
+import { phoneRegistryModels } from './members/phone-registry.model.js';
 import { phoneProofModel } from './members/phone-proof.model.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
+import { createErasure } from './privacy/erasure.service.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { createReportsRepository } from './reports/reports.repository.js';
 import { createAudienceRepository } from './segments/audience.repository.js';
 import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { createRateCounters } from './shared/rate-counter.repository.js';
 import { createStoreRepository } from './stores/store.repository.js';
 import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
 import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
@@ -56,6 +64,11 @@ export interface CoreDeps {
   guardedCardWrites?: boolean;
   /** How long a till operation may wait for its card before answering card_busy (ms). */
   ledgerBudgetMs?: number;
+  /**
+   * Key of the phone hashes that make bonuses once per phone (≥ 32 characters; PHONE_HASH_SECRET
+   * or DATA_DIR/phone-hash-secret). Every process of one programme must use the same.
+   */
+  phoneHashSecret: string;
   log?: (msg: string, err?: unknown) => void;
   /** The shop's time zone (reports' days, quiet hours): IANA name. */
   timeZone?: string;
@@ -79,13 +92,27 @@ export function createCore(deps: CoreDeps) {
     ...(deps.log ? { log: deps.log } : {}),
   });
   const memberModelSet = memberModels(deps.conn);
+  const phoneModels = phoneRegistryModels(deps.conn);
   const Cards = cardModel(deps.conn);
   const cards = createCardService({ models: { Cards, Aliases: memberModelSet.Aliases }, clock });
-  const members = createMemberService({ models: memberModelSet, ledger, cards, settings, clock });
+  const hasher = createKeyedHasher(deps.phoneHashSecret);
+  const rates = createRateCounters({ conn: deps.conn, clock, hashKey: hasher.of });
+  const registry = createPhoneRegistry({ Phones: phoneModels.Phones, Members: memberModelSet.Members, clock });
+  const bonuses = createMemberBonuses({
+    Members: memberModelSet.Members,
+    BonusClaims: phoneModels.BonusClaims,
+    ReferralCounters: memberModelSet.ReferralCounters,
+    registry,
+    ledger,
+    hashPhone: hasher.phone,
+    clock,
+  });
+  const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock });
   const purchases = createPurchaseService({ ledger, cards, members, settings });
-  const stores = createStoreRepository(deps.conn);
-  const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, clock });
-  const contests = createContestService({ models: contestModels(deps.conn), cards, members, settings, outbox, clock });
+  const stores = createStoreRepository(deps.conn, { clock });
+  const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, rates, clock });
+  const accountLinks = createAccountLinks({ Codes: accountLinkCodeModel(deps.conn), members, hasher, rates, clock });
+  const contests = createContestService({ models: contestModels(deps.conn), cards, members, links: accountLinks, rates, settings, outbox, clock });
   const conversations = createConversationRepository(deps.conn, { clock });
   const history = createHistoryRepository(deps.conn);
   const twitchTokens = createTwitchTokenRepository(deps.conn, { clock });
@@ -103,10 +130,12 @@ export function createCore(deps: CoreDeps) {
     },
     ledger,
     cards,
+    phones: members,
     settings,
     clock,
     timeZone: deps.timeZone ?? 'Europe/Moscow',
   });
+  const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: walletModels(deps.conn), rates, clock });
   return {
     clock,
     settings: settingsRepo,
@@ -117,17 +146,23 @@ export function createCore(deps: CoreDeps) {
     stores,
     outbox,
     phoneProofs,
+    /** Codes from a member's chat that link their Twitch account (typed in a giveaway instead of the card number). */
+    accountLinks,
+    /** Fixed-window limits counted in MongoDB (code requests, wrong contest numbers). */
+    rates,
     contests,
     /** Dialogue state of the chat flows, per channel identity. */
     conversations,
+    /** "Delete my data", and what expires on its own. */
+    privacy,
     /** A card's movements, a page at a time (till API and bots). */
     history,
     /** Who hears of a domain event in the chats. */
     notifications: createNotificationAudience({ members }),
     /** Linking chat accounts by phone, with the phone-ownership proof where a channel needs it. */
-    chatLink: createChatLinkService({ members, phoneProofs }),
+    chatLink: createChatLinkService({ members, phoneProofs, hasher }),
     /** Stores and enrolment as the admin API and the admin CLI do them. */
-    admin: createAdminService({ stores, settings: settingsRepo, members }),
+    admin: createAdminService({ stores, settings: settingsRepo, members, cards, erasure: privacy }),
     twitch: {
       tokens: twitchTokens,
       state: twitchState,
@@ -151,6 +186,8 @@ export function createCore(deps: CoreDeps) {
         stores.init(),
         outbox.init(),
         phoneProofs.init(),
+        rates.init(),
+        accountLinks.init(),
         contests.init(),
         conversations.init(),
         twitchTokens.init(),

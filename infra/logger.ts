@@ -1,14 +1,8 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactText, redactUrl, safeError } from './log-redact.js';
 
 export type { Logger };
-
-/** Phone numbers and bot tokens inside free text (messages, URLs) are masked too. */
-const PHONE_RE = /\+?\d[\d\s()-]{8,}\d(\d{2})\b/g;
-const BOT_TOKEN_RE = /\b(bot)?\d{5,}:[\w-]{20,}/g;
-
-export function redactText(text: string): string {
-  return text.replace(BOT_TOKEN_RE, '[redacted-token]').replace(PHONE_RE, (_m, last2: string) => `***${last2}`);
-}
+export { redactText };
 
 /** Structured fields that must never reach a log line. */
 export const REDACT_PATHS = [
@@ -22,6 +16,7 @@ export const REDACT_PATHS = [
   'secret',
   'password',
   'authenticationToken',
+  'text',
   '*.phone',
   '*.token',
   '*.key',
@@ -30,8 +25,15 @@ export const REDACT_PATHS = [
   '*.password',
   '*.adminToken',
   '*.authenticationToken',
+  '*.text',
 ];
 
+/**
+ * The one logger. What it never writes: credentials (the paths above), phone numbers and bot
+ * tokens inside any message (masked by a linear scan, infra/log-redact.ts), request URLs
+ * beyond their path and query keys, and what a failed call was sending (an error is logged by
+ * its class, message and status only, so a failed Telegram send never logs its text).
+ */
 export function createLogger(level: LoggerOptions['level'] = 'info', destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     level,
@@ -45,7 +47,9 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
       },
     },
     serializers: {
-      req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: redactText(req.url ?? '') }),
+      req: (req: { id?: string; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url ?? '') }),
+      err: (err: unknown) => safeError(err),
+      error: (err: unknown) => safeError(err),
     },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -78,6 +78,21 @@ export function resolveAdminToken(config: Config, print: (line: string) => void)
   return token;
 }
 
+/**
+ * The key of the phone hashes (bonuses once per phone): PHONE_HASH_SECRET when set; else one
+ * generated once into DATA_DIR/phone-hash-secret, which every process on this machine reads.
+ * Outside the database on purpose: a dump alone cannot be matched against all phone numbers.
+ */
+export function resolvePhoneHashSecret(config: Pick<Config, 'dataDir' | 'phoneHashSecret'>): string {
+  if (config.phoneHashSecret) return config.phoneHashSecret;
+  const file = resolve(config.dataDir, 'phone-hash-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(resolve(config.dataDir), { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
 const storageOf = (config: Config, storage: Storage | undefined): Storage => storage ?? { kind: 'dir', path: join(config.dataDir) };
 
 /** MongoDB and the core only: no Redis, no wallet (no signing threads, no dev certificates). */
@@ -97,6 +112,7 @@ export async function startCoreRuntime(config: Config, logger: Logger, shutdown:
     guardedCardWrites: !(await isFerretdb(mongo)),
     ledgerBudgetMs: config.ledgerBudgetMs,
     timeZone: config.insight.timeZone,
+    phoneHashSecret: resolvePhoneHashSecret(config),
     log: (msg, err) => logger.warn({ err }, msg),
   });
   await core.init();

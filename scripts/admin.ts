@@ -28,10 +28,15 @@ const USAGE = `Usage: npm run admin -- <command>
 
   store:create "<name>" [CARD_PREFIX]   create a store (till) and print its API key; the key is shown only then
   store:list                           list the stores (keys are never shown again, only their first characters)
+  store:rotate-key <storeId> [MINUTES] a new API key for the store; the old one stops now, or after MINUTES
+                                       (up to a week) so the tills can be switched over
+  store:revoke-keys <storeId>          every key of the store stops now (a leaked key); rotate to make a new one
   member:create <phone> "<name>"       enrol a member whose consent you took in person; prints the card
   import <file.csv|file.xlsx> [--dry-run]
                                        import a member base (see README "Import, segments and reports"),
                                        with a progress bar; --dry-run checks every row and changes nothing
+  member:erase <phone>                 "delete my data" for a member who asked in person (as the chat's own)
+  member:erase card <card number>      the same, found by the card
 
 It uses the running server's admin API when one answers on HOST:PORT, else the database directly.`;
 
@@ -42,8 +47,11 @@ interface AdminOps {
   mode: string;
   createStore(name: string, cardPrefix?: string): Promise<{ id: string; name: string; key: string }>;
   listStores(): Promise<Store[]>;
+  rotateKey(storeId: string, graceMinutes: number): Promise<{ key: string; previousValidUntil: string | null }>;
+  revokeKeys(storeId: string): Promise<{ revoked: number }>;
   enrol(input: { phone: string; name: string; consent: boolean }): Promise<Enrolment>;
   importFile(file: string, dryRun: boolean, onProgress: (v: ImportView) => void): Promise<ImportView>;
+  erase(by: { phone?: string; cardNumber?: string }): Promise<{ memberId: string; cardNumber: string | null }>;
   close(): Promise<void>;
 }
 
@@ -96,6 +104,8 @@ function httpOps(url: string, token: string): AdminOps {
     mode: `the admin API at ${url}`,
     createStore: (name, cardPrefix) => call('POST', '/stores', { name, ...(cardPrefix ? { cardPrefix } : {}) }),
     listStores: async () => (await call<{ items: Store[] }>('GET', '/stores')).items,
+    rotateKey: (storeId, graceMinutes) => call('POST', `/stores/${encodeURIComponent(storeId)}/keys`, { graceMinutes }),
+    revokeKeys: (storeId) => call('DELETE', `/stores/${encodeURIComponent(storeId)}/keys`),
     enrol: (input) => call('POST', '/members', input),
     async importFile(file, dryRun, onProgress) {
       const res = await fetch(`${url}/api/v1/admin/imports?dryRun=${dryRun}`, {
@@ -114,6 +124,7 @@ function httpOps(url: string, token: string): AdminOps {
         await new Promise((r) => setTimeout(r, 500));
       }
     },
+    erase: (by) => call('POST', '/members/erase', by),
     close: async () => undefined,
   };
 }
@@ -155,12 +166,18 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
       mode: rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL directly' : `the embedded database in ${resolve(config.dataDir)}`,
       createStore: (name, cardPrefix) => admin.createStore(name, cardPrefix),
       listStores: () => admin.listStores(),
+      rotateKey: async (storeId, graceMinutes) => {
+        const r = await admin.rotateStoreKey(storeId, graceMinutes);
+        return { key: r.key, previousValidUntil: r.previousValidUntil?.toISOString() ?? null };
+      },
+      revokeKeys: (storeId) => admin.revokeStoreKeys(storeId),
       // The operator enrols in person, having taken the consent there.
       enrol: (input) => admin.enrol(input, 'admin'),
       async importFile(file, dryRun, onProgress) {
         const id = await rt.core.insight.imports.create({ body: createReadStream(file), contentType: contentTypeOf(file), dryRun, maxBytes: config.insight.importMaxBytes });
         return rt.core.insight.imports.run(id, onProgress);
       },
+      erase: (by) => admin.eraseMember(by),
       close: async () => {
         await shutdown.run('admin command done');
       },
@@ -174,19 +191,26 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
 type Command =
   | { kind: 'store:create'; name: string; cardPrefix: string | undefined }
   | { kind: 'store:list' }
+  | { kind: 'import'; file: string; dryRun: boolean }
+  | { kind: 'store:rotate-key'; storeId: string; graceMinutes: number }
+  | { kind: 'store:revoke-keys'; storeId: string }
   | { kind: 'member:create'; phone: string; name: string }
-  | { kind: 'import'; file: string; dryRun: boolean };
+  | { kind: 'member:erase'; by: { phone: string } | { cardNumber: string } };
 
 /** The command line as a command, or null when it does not fit the usage (checked before connecting). */
 function parse(args: string[]): Command | null {
   const [command, ...rest] = args;
   if (command === 'store:create' && rest[0] && rest.length <= 2) return { kind: command, name: rest[0], cardPrefix: rest[1]?.toUpperCase() };
   if (command === 'store:list' && rest.length === 0) return { kind: command };
+  if (command === 'store:rotate-key' && rest[0] && rest.length <= 2 && /^\d{0,6}$/.test(rest[1] ?? '')) return { kind: command, storeId: rest[0], graceMinutes: Number(rest[1] ?? 0) };
+  if (command === 'store:revoke-keys' && rest[0] && rest.length === 1) return { kind: command, storeId: rest[0] };
   if (command === 'member:create' && rest[0] && rest.length >= 2) return { kind: command, phone: rest[0], name: rest.slice(1).join(' ') };
   if (command === 'import') {
     const files = rest.filter((a) => a !== '--dry-run');
     if (files.length === 1 && files[0] && rest.length - files.length <= 1) return { kind: 'import', file: files[0], dryRun: rest.includes('--dry-run') };
   }
+  if (command === 'member:erase' && rest[0] === 'card' && rest[1] && rest.length === 2) return { kind: command, by: { cardNumber: rest[1] } };
+  if (command === 'member:erase' && rest[0] && rest[0] !== 'card') return { kind: command, by: { phone: rest.join(' ') } };
   return null;
 }
 
@@ -226,6 +250,23 @@ async function run(cmd: Command, ops: AdminOps): Promise<void> {
       console.log(`${cmd.dryRun ? 'Dry run (nothing changed)' : 'Imported'}: ${v.rows} rows — ${v.created} created, ${v.updated} updated, ${v.unchanged} unchanged, ${v.merged} merged duplicates, ${v.failed} failed.`);
       for (const e of v.errors.slice(0, 20)) console.log(`  row ${e.row}, ${e.column}: ${e.reason}`);
       if (v.errorCount > 20) console.log(`  … ${v.errorCount - 20} more: GET /api/v1/admin/imports/${v.id}/errors.csv`);
+      return;
+    }
+    case 'store:rotate-key': {
+      const r = await ops.rotateKey(cmd.storeId, cmd.graceMinutes);
+      console.log(`New API key for store ${cmd.storeId} (shown only now; it is stored hashed):`);
+      console.log(`  ${r.key}`);
+      console.log(r.previousValidUntil ? `The earlier keys keep working until ${r.previousValidUntil}.` : 'The earlier keys stopped working now.');
+      return;
+    }
+    case 'store:revoke-keys': {
+      const r = await ops.revokeKeys(cmd.storeId);
+      console.log(`Revoked ${r.revoked} key(s) of store ${cmd.storeId}: its tills are refused until you run store:rotate-key.`);
+      return;
+    }
+    case 'member:erase': {
+      const r = await ops.erase(cmd.by);
+      console.log(`Member ${r.memberId} erased${r.cardNumber ? `; card ${r.cardNumber} is blocked and keeps only its ledger` : ''}.`);
       return;
     }
     case 'member:create': {

@@ -64,8 +64,21 @@ async function load(arg: string): Promise<{ source: string; record: VerifiableRe
   else if (/^[\w-]{1,64}$/.test(arg)) url = `${baseUrl()}/api/v1/contests/${arg}`;
   else throw new VerifyError(`${arg}: neither a file, a URL nor a contest id\n${USAGE}`);
   const record = parse(verifiableRecord, await fetchJson(url), url);
-  const entries = record.entries ?? parse(verifiableEntries, await fetchJson(`${url}/entries`), `${url}/entries`).entries;
-  return { source: url, record, entries };
+  return { source: url, record, entries: record.entries ?? (await fetchEntries(`${url}/entries`)) };
+}
+
+/** Every page of the published entry list, following nextCursor. */
+async function fetchEntries(url: string): Promise<{ id: string; masked: string }[]> {
+  const entries: { id: string; masked: string }[] = [];
+  let cursor: string | null | undefined = null;
+  for (let page = 0; page < 100_000; page++) {
+    const pageUrl: string = `${url}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const p: { entries: { id: string; masked: string }[]; nextCursor?: string | null | undefined } = parse(verifiableEntries, await fetchJson(pageUrl), pageUrl);
+    entries.push(...p.entries);
+    cursor = p.nextCursor;
+    if (!cursor) return entries;
+  }
+  throw new VerifyError(`${url}: the entry list does not end`);
 }
 
 async function main(): Promise<number> {

@@ -94,7 +94,7 @@ export async function startWorkers<M>(deps: WorkerRoleDeps<M>): Promise<RoleHand
     await removeTwitchPoll(queues);
   }
   return {
-    summary: [`Workers: outbox relay, maintenance (recovery, expiry)${processors.length ? `, ${processors.map((p) => p.name).join(', ')}` : ''}; queue prefix "${deps.config.queuePrefix}"`],
+    summary: [`Workers: outbox relay, maintenance (recovery, expiry, contest closing, privacy)${processors.length ? `, ${processors.map((p) => p.name).join(', ')}` : ''}; queue prefix "${deps.config.queuePrefix}"`],
     async close() {
       await relay.close();
       await Promise.allSettled(processors.map((p) => p.close()));

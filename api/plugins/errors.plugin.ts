@@ -39,6 +39,7 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   import_not_found: 404,
   file_too_large: 413,
   segment_not_found: 404,
+  contest_still_open: 409,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {

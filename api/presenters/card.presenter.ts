@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CardDoc } from '../../core/cards/card.model.js';
 import type { Core } from '../../core/core.js';
 import { maskPhone } from '../../core/members/phone.js';
+import { hasPhone } from '../../core/members/phone-registry.js';
 import { percentOf } from '../../core/programme/rules.js';
 import type { ProgrammeSettings } from '../../core/programme/settings.schema.js';
 
@@ -29,7 +30,7 @@ export async function presentCard(core: Core, card: CardDoc, lang: Lang) {
   const known = member && member.status !== 'erased' ? member : null;
   return {
     number: v.number,
-    maskedPhone: known ? maskPhone(known.phone) : null,
+    maskedPhone: known && hasPhone(known) ? maskPhone(known.phone) : null,
     name: known ? known.name : null,
     balance: v.balance,
     level: levelView(v.level, lang),

@@ -1,3 +1,4 @@
+import type { onRequestAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ContestService } from '../../core/contests/contest.service.js';
@@ -5,8 +6,10 @@ import { ADMIN_SECURITY, errorResponses } from '../schemas/common.schema.js';
 import {
   adminContestList,
   adminContestView,
+  closeContestBody,
   contestIdParams,
   contestListQuery,
+  entryListQuery,
   createContestBody,
   createdContest,
   drawResult,
@@ -16,22 +19,26 @@ import {
 
 export interface ContestRoutesDeps {
   contests: ContestService;
+  /** Public routes only: a budget per client address (the entry list is the heavy one), counted before anything is read. */
+  publicLimit?: onRequestAsyncHookHandler;
 }
 
 const date = (s: string | null | undefined): Date | null | undefined => (s === undefined ? undefined : s === null ? null : new Date(s));
 
-/** Public, no authentication: the record and the entry list anyone can verify the draw with. */
+/** Public, no authentication: the record and the entry list anyone can verify the draw with, rate-limited per address. */
 export function contestPublicRoutes(deps: ContestRoutesDeps): FastifyPluginAsyncZod {
   const { contests } = deps;
+  const limited = deps.publicLimit ? { onRequest: deps.publicLimit } : {};
   return async (app) => {
     app.get(
       '/contests/:id',
       {
+        ...limited,
         schema: {
           tags: ['contests'],
           summary: 'A contest as published: commitment, entries digest, then seed and winners after the draw',
           params: contestIdParams,
-          response: { 200: publicContestRecord, ...errorResponses('contest_not_found') },
+          response: { 200: publicContestRecord, ...errorResponses('contest_not_found', 'rate_limited') },
         },
       },
       async (req) => contests.publicRecord(req.params.id),
@@ -40,14 +47,16 @@ export function contestPublicRoutes(deps: ContestRoutesDeps): FastifyPluginAsync
     app.get(
       '/contests/:id/entries',
       {
+        ...limited,
         schema: {
           tags: ['contests'],
-          summary: 'The entries (masked card numbers) sorted by id: the frozen list once the contest closed',
+          summary: 'The entries (masked card numbers) sorted by id, a page at a time: the frozen list once the contest closed',
           params: contestIdParams,
-          response: { 200: publicEntryList, ...errorResponses('contest_not_found') },
+          querystring: entryListQuery,
+          response: { 200: publicEntryList, ...errorResponses('contest_not_found', 'rate_limited') },
         },
       },
-      async (req) => contests.publicEntries(req.params.id),
+      async (req) => contests.publicEntries(req.params.id, { cursor: req.query.cursor, limit: req.query.limit }),
     );
   };
 }
@@ -108,11 +117,13 @@ export function contestAdminRoutes(deps: ContestRoutesDeps): FastifyPluginAsyncZ
         schema: {
           ...base,
           summary: 'Stop entries and publish the digest of the entry list (repeating it changes nothing)',
+          description: 'A contest closes by itself at closesAt, fixed at creation. Closing it before then needs a reason, published with the record.',
           params: contestIdParams,
+          body: closeContestBody,
           response: { 200: adminContestView, ...errorResponses('contest_not_found') },
         },
       },
-      async (req) => contests.close(req.params.id),
+      async (req) => contests.close(req.params.id, req.body?.reason),
     );
 
     app.post(
@@ -120,9 +131,9 @@ export function contestAdminRoutes(deps: ContestRoutesDeps): FastifyPluginAsyncZ
       {
         schema: {
           ...base,
-          summary: 'Close if needed, reveal the seed and draw the winners (repeating it answers the same winners)',
+          summary: 'After the closing time (or an early close): seal if needed, reveal the seed and draw the winners (repeating it answers the same winners)',
           params: contestIdParams,
-          response: { 200: drawResult, ...errorResponses('contest_not_found') },
+          response: { 200: drawResult, ...errorResponses('contest_not_found', 'contest_still_open') },
         },
       },
       async (req) => contests.draw(req.params.id),

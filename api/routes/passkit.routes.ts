@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onRequestAsyncHookHandler, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import { listPlugin, logPlugin, registrationPlugin, updatePlugin } from 'fastify-passkit-webservice/v1';
 import { z } from 'zod';
 import type { Wallet } from '../../core/wallet/wallet.service.js';
 import { WALLET_WEB_SERVICE_PATH } from '../../core/wallet/wallet.types.js';
+import { redactText } from '../../infra/logger.js';
 
 export { WALLET_WEB_SERVICE_PATH as PASSKIT_PREFIX };
 
@@ -11,6 +12,15 @@ const passType = z.string().regex(/^pass\.[A-Za-z0-9.-]{1,200}$/).describe('pass
 const serial = z.string().regex(/^[0-9A-Z]{4,32}$/).describe('serialNumber (the card number)');
 const passParams = z.strictObject({ passTypeIdentifier: passType, serialNumber: serial });
 const registrationParams = passParams.extend({ deviceLibraryIdentifier: device });
+
+const LOG_ROUTE = 'POST /v1/log';
+/** What a device may send to the log route: Wallet sends a few short lines; anything bigger is refused unread. */
+const LOG_LINES_MAX = 20;
+const LOG_LINE_MAX = 1000;
+const LOG_BODY_MAX = 32 * 1024;
+/** What of it reaches our log: a few lines, cut short (it is unauthenticated text). */
+const LOG_LINES_KEPT = 5;
+const LOG_LINE_KEPT = 300;
 
 /**
  * Our zod schemas for the library's routes (it ships JSON Schemas, which our zod compilers do
@@ -37,8 +47,8 @@ const SCHEMAS: Record<string, Record<string, unknown>> = {
     params: passParams,
   },
   'POST /v1/log': {
-    summary: 'Error messages from Wallet on devices',
-    body: z.looseObject({ logs: z.array(z.string().max(4000)).max(200) }),
+    summary: 'Error messages from Wallet on devices (at most 20 of 1 000 characters; rate-limited per address)',
+    body: z.looseObject({ logs: z.array(z.string().max(LOG_LINE_MAX)).max(LOG_LINES_MAX) }),
   },
 };
 const AUTHENTICATED = new Set([
@@ -47,7 +57,7 @@ const AUTHENTICATED = new Set([
   'GET /v1/passes/:passTypeIdentifier/:serialNumber',
 ]);
 
-const LOG_ROUTE = 'POST /v1/log';
+
 
 const asArray = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
 
@@ -59,10 +69,12 @@ const asArray = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Arra
  *  - it stamps Last-Modified with the time of the request; we send the pass's own time,
  *    else a change landing during the request would be answered 304 later;
  *  - its response checks are for its own success answers; error answers (JSON) pass through;
- *  - its log route never answers (see logHandler).
+ *  - its log route never answers (see logHandler), and takes any amount from anyone: ours is
+ *    capped and rate-limited per address;
+ *  - its registration would change only what we let it: one registration, never a device's others.
  * Register under PUBLIC_URL's webServiceURL path: `app.register(passkitRoutes({ wallet }), { prefix: PASSKIT_PREFIX })`.
  */
-export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
+export function passkitRoutes(deps: { wallet: Wallet; logLimit?: onRequestAsyncHookHandler }): FastifyPluginAsync {
   const { wallet } = deps;
   const lastModified = new WeakMap<FastifyRequest, Date>();
 
@@ -82,7 +94,7 @@ export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
   // (fixed in its express sibling, passkit-webservice-toolkit PR #3, not in fastify 1.4.4).
   const logHandler = async function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
     const { logs } = req.body as { logs: string[] };
-    this.log.warn({ logs: logs.slice(0, 50) }, 'Wallet device log');
+    this.log.warn({ logs: logs.slice(0, LOG_LINES_KEPT).map((l) => redactText(l.slice(0, LOG_LINE_KEPT))), lines: logs.length }, 'Wallet device log');
     return reply.code(200).send();
   };
 
@@ -96,7 +108,12 @@ export function passkitRoutes(deps: { wallet: Wallet }): FastifyPluginAsync {
       if (!schema) return;
       route.schema = { tags: ['passkit'], ...schema };
       if (AUTHENTICATED.has(key)) route.preHandler = [authenticate, ...asArray(route.preHandler)];
-      if (key === LOG_ROUTE) route.handler = logHandler;
+      if (key === LOG_ROUTE) {
+        route.handler = logHandler;
+        // Unauthenticated: small, and a budget per address, counted before the body is read.
+        route.bodyLimit = LOG_BODY_MAX;
+        if (deps.logLimit) route.onRequest = [deps.logLimit, ...asArray(route.onRequest)];
+      }
       route.onSend = asArray(route.onSend).map(
         (hook): onSendHookHandler =>
           async function (this: unknown, req, reply, payload) {

@@ -1,3 +1,4 @@
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Core } from '../../core/core.js';
 import { storeOf } from '../plugins/auth.plugin.js';
@@ -10,19 +11,23 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
 
 const cardErrors = ['invalid_card_number', 'card_not_found', 'card_blocked', 'card_replaced', 'phone_invalid'] as const;
 
-/** Till operations: quote, purchase, refund. Each calls one function of core.purchases. */
-export function purchaseRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
+/**
+ * Till operations: quote, purchase, refund. Each calls one function of core.purchases. A quote
+ * tells a card's balance like a look-up, so it counts against the look-up budget (`lookupLimit`).
+ */
+export function purchaseRoutes(deps: { core: Core; lookupLimit: preHandlerAsyncHookHandler }): FastifyPluginAsyncZod {
   const { core } = deps;
   return async (app) => {
     app.post(
       '/purchases/quote',
       {
+        preHandler: deps.lookupLimit,
         schema: {
           tags: ['till'],
           summary: 'What a receipt would earn and the most points it may redeem; changes nothing',
           security: TILL_SECURITY,
           body: quoteBody,
-          response: { 200: quoteResult, ...errorResponses(...cardErrors, 'insufficient_points', 'redeem_limit_exceeded') },
+          response: { 200: quoteResult, ...errorResponses(...cardErrors, 'insufficient_points', 'redeem_limit_exceeded', 'rate_limited') },
         },
       },
       async (req) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CARD_PREFIX_RE } from '../../core/cards/card-number.js';
 import { settingsPatchSchema, settingsSchema } from '../../core/programme/settings.schema.js';
+import { MAX_KEY_GRACE_MINUTES } from '../../core/stores/store.repository.js';
 import { localizedLevel, points } from './common.schema.js';
 
 export const createStoreBody = z.strictObject({
@@ -23,6 +24,25 @@ export const createdStore = z.object({
 });
 
 export const storeList = z.object({ items: z.array(storeSummary) });
+
+export const storeIdParams = z.strictObject({ id: z.string().min(1).max(64).describe('Store id') });
+export const rotateKeyBody = z
+  .strictObject({
+    graceMinutes: z
+      .int()
+      .min(0)
+      .max(MAX_KEY_GRACE_MINUTES)
+      .optional()
+      .describe('How long the earlier keys keep working, so tills can be switched over (default 0: they stop now)'),
+  })
+  .describe('Rotate the store key');
+export const rotatedKey = z.object({
+  storeId: z.string(),
+  key: z.string().describe('The new store API key: shown this once, stored only hashed'),
+  keyHint: z.string(),
+  previousValidUntil: z.string().nullable().describe('Until when the earlier keys still work; null: they stopped now'),
+});
+export const revokedKeys = z.object({ storeId: z.string(), revoked: z.int().describe('Keys that stopped working now') });
 
 export const settingsView = settingsSchema.describe('Programme settings; money in kopecks, percents in basis points (100 bp = 1%)');
 export const settingsPatch = settingsPatchSchema.describe('Top-level keys to replace (each given key replaces its whole value); rulesUrl: null removes it');

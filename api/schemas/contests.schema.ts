@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { DRAW_ALGORITHM } from '../../core/contests/contest.draw.js';
 import { CONTEST_CHANNELS } from '../../core/contests/contest.model.js';
-import { MAX_PRIZES } from '../../core/contests/contest.service.js';
+import { CLOSE_REASON_MAX } from '../../core/contests/contest.lifecycle.js';
+import { ENTRY_PAGE_DEFAULT, ENTRY_PAGE_MAX, MAX_PRIZES } from '../../core/contests/contest.service.js';
 import { CONTEST_STATUSES } from '../../core/contests/contest.views.js';
 
 const dateTime = z.iso.datetime({ offset: true });
@@ -38,6 +39,7 @@ const recordFields = {
   opensAt: z.string(),
   closesAt: z.string(),
   closedAt: z.string().nullable(),
+  closeReason: z.string().nullable().describe('Why it closed before closesAt (fixed at creation); null when it closed then'),
   commitment: hex64.describe('SHA-256 of the secret seed, fixed at creation'),
   entriesDigest: hex64.nullable().describe('SHA-256 over the sorted entry list; set when the contest closes'),
   entryCount: z.int().nullable().describe('Entries in the frozen list; set when the contest closes'),
@@ -52,8 +54,20 @@ export const publicEntryList = z.object({
   contestId: z.string(),
   sealed: z.boolean().describe('True once the contest closed: the list is frozen and matches entriesDigest'),
   entriesDigest: hex64.nullable(),
-  entries: z.array(z.object({ id: z.string(), masked: z.string() })).describe('Sorted by id'),
+  entries: z.array(z.object({ id: z.string(), masked: z.string() })).describe('Sorted by id; one page'),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last page'),
 });
+
+export const entryListQuery = z.strictObject({
+  cursor: z.string().regex(/^[0-9a-f]{1,64}$/).optional().describe('nextCursor of the page before'),
+  limit: z.coerce.number().int().min(1).max(ENTRY_PAGE_MAX).optional().describe(`Entries per page (default ${ENTRY_PAGE_DEFAULT}, at most ${ENTRY_PAGE_MAX})`),
+});
+
+export const closeContestBody = z
+  .strictObject({
+    reason: z.string().trim().min(1).max(CLOSE_REASON_MAX).optional().describe('Required before the closing time fixed at creation; published with the record'),
+  })
+  .nullish();
 
 const adminWinner = publicWinner.extend({
   card: z.string(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_RECEIPT_KOPECKS } from '../../core/purchases/purchase.input.js';
 import { cardNumber, kopecks, phone, points } from './common.schema.js';
 
 const oneCardKey = (b: { cardNumber?: string | undefined; phone?: string | undefined }) => (b.cardNumber === undefined) !== (b.phone === undefined);
@@ -7,7 +8,7 @@ const oneCardKeyError = { message: 'give exactly one of cardNumber and phone', p
 const amounts = {
   cardNumber: cardNumber.optional(),
   phone: phone.optional(),
-  total: kopecks('Receipt total before any discount'),
+  total: kopecks(`Receipt total before any discount, at most ${MAX_RECEIPT_KOPECKS} (1 000 000 ₽)`).max(MAX_RECEIPT_KOPECKS),
   discount: kopecks('Discounts other than points (promotions, coupons)').optional(),
   redeemPoints: points('Points the customer pays with (1 point = pointValueKopecks)').optional(),
 };

@@ -14,7 +14,8 @@ import { formatDate } from './render.js';
  * Contests run from the chat by members with the role 'admin':
  *   /contest_new <closes> <prizes> <title>[ | <description>] — creates a contest on every contest channel;
  *     <closes> is YYYY-MM-DD (entries until the end of that day, UTC) or an ISO date-time;
- *   /contests — every recent contest with its live entry count and Close / Draw buttons.
+ *   /contests — every recent contest with its live entry count; Close / Draw once it is past its closing time;
+ *   /contest_close <id> <reason> — closes early; the reason is published with the record.
  * For anyone else none of this exists: the input goes on to the normal routing (unknown command).
  */
 
@@ -97,13 +98,15 @@ async function createReplies(ctx: FlowContext, args: string): Promise<Reply[]> {
 
 function buttonsFor(ctx: FlowContext, c: AdminContestView): Button[][] {
   if (c.status === 'drawn') return [[{ label: ctx.t('contests:bot.admin.results_button'), action: ACTION.contestDraw, arg: c.id }]];
+  // An open contest closes by itself at its published closing time (early only with /contest_close and a reason).
+  if (c.status !== 'closed') return [];
   const draw = { label: ctx.t('contests:bot.admin.draw_button'), action: ACTION.contestDraw, arg: c.id };
   // A contest past its closing time is closed for entries but not sealed yet: Close seals it.
   return [c.entriesDigest ? [draw] : [{ label: ctx.t('contests:bot.admin.close_button'), action: ACTION.contestClose, arg: c.id }, draw]];
 }
 
 function summary(ctx: FlowContext, c: AdminContestView): string {
-  return [
+  const lines = [
     `<b>${escapeHtml(c.title)}</b>`,
     ctx.t('contests:bot.admin.summary', {
       status: ctx.t(`contests:bot.status.${c.status}`),
@@ -112,7 +115,10 @@ function summary(ctx: FlowContext, c: AdminContestView): string {
       closesAt: formatDate(ctx.lang, c.closesAt),
     }),
     `<code>${c.id}</code>`,
-  ].join('\n');
+  ];
+  if (c.status === 'open' || c.status === 'scheduled') lines.push(ctx.t('contests:bot.admin.closes_itself', { closesAt: formatDate(ctx.lang, c.closesAt), id: c.id }));
+  if (c.closeReason) lines.push(ctx.t('contests:bot.admin.closed_early', { reason: escapeHtml(c.closeReason) }));
+  return lines.join('\n');
 }
 
 /** One message per contest, with its own buttons. */
@@ -122,13 +128,29 @@ async function listReplies(ctx: FlowContext): Promise<Reply[]> {
   return contests.map((c) => adminReply(ctx, summary(ctx, c), buttonsFor(ctx, c)));
 }
 
-async function closeReplies(ctx: FlowContext, id: string): Promise<Reply[]> {
-  const c = await ctx.deps.core.contests.close(id);
+async function closeReplies(ctx: FlowContext, id: string, reason?: string): Promise<Reply[]> {
+  let c;
+  try {
+    c = await ctx.deps.core.contests.close(id, reason);
+  } catch (err) {
+    // Before its closing time a contest closes only with a reason, which is published.
+    if (err instanceof DomainError && err.code === 'validation_failed' && err.details.reason === 'early_close_reason') return [adminReply(ctx, ctx.t('contests:bot.admin.close_usage'))];
+    throw err;
+  }
   const lines = [
     ctx.t('contests:admin.closed', { title: escapeHtml(c.title), entriesDigest: `<code>${c.entriesDigest ?? ''}</code>` }),
     ctx.t('contests:admin.entries', { count: c.entries }),
   ];
+  if (c.closeReason) lines.push(ctx.t('contests:bot.admin.closed_early', { reason: escapeHtml(c.closeReason) }));
   return [adminReply(ctx, lines.join('\n\n'), buttonsFor(ctx, c))];
+}
+
+/** `/contest_close <id> <reason>`: an early close, its reason published. */
+async function closeCommand(ctx: FlowContext, args: string): Promise<Reply[]> {
+  const m = /^(\S+)\s+([\s\S]+)$/.exec(args);
+  const id = m?.[1];
+  if (!id || !CONTEST_ID.test(id)) return [adminReply(ctx, ctx.t('contests:bot.admin.close_usage'))];
+  return closeReplies(ctx, id, m[2]);
 }
 
 /** The draw (repeating it shows the same result) with what the public record shows for checking it. */
@@ -163,6 +185,7 @@ export async function contestAdminRoute(ctx: FlowContext, input: Input): Promise
   const cmd = commandParts(input.text);
   if (cmd?.command === '/contests') return listReplies(ctx);
   if (cmd?.command === '/contest_new') return createReplies(ctx, cmd.rest);
+  if (cmd?.command === '/contest_close') return closeCommand(ctx, cmd.rest);
   if (menuActionFor(ctx.deps.i18n, input.text) === ACTION.help) return adminHelp(ctx);
   return null;
 }

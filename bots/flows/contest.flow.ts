@@ -11,9 +11,11 @@ import { formatDate } from './render.js';
 /**
  * Entering a contest from a chat: `start` with the payload `contest_<id>` (a deep link), or the
  * button of a contest in `/contests` → the contest and "send your card number" → the next
- * text is the card number, passed to core.contests.enter. Members and non-members alike: an
- * entry needs only a card number. Every rule (Luhn, eligibility, one entry per card and
- * account, the throttle on wrong numbers) is the core's.
+ * text is the card number, passed to core.contests.enter. Only a member enters, with the card
+ * of their own member (the core refuses anything else); someone who is not a member yet is
+ * told to join first. `/twitch` gives a member the code that links their Twitch account for
+ * stream giveaways. Every rule (Luhn, whose card, eligibility, one entry per card and account,
+ * the throttles on wrong numbers) is the core's.
  *
  * The step is kept in the conversation state as `contest.number` with `contestId` in its data.
  * It is not one of the FlowContext steps (those are the join's and the menu's), so it is read
@@ -89,6 +91,8 @@ export async function startContest(ctx: FlowContext, contestId: string): Promise
     return [reply(ctx, refused.text)];
   }
   if (record.status !== 'open' || !record.channels.includes(channel)) return [notOpen(ctx)];
+  // Only a member's own card enters (the core's rule): nothing to ask a non-member for.
+  if (!ctx.member) return [{ text: `<b>${escapeHtml(record.title)}</b>\n\n${ctx.t('contests:not_eligible.not_a_member')}` }];
   await ctx.save(CONTEST_STEP, { ...ctx.data, contestId });
   const lines = [`<b>${escapeHtml(record.title)}</b>`];
   if (record.description) lines.push(escapeHtml(record.description));
@@ -180,5 +184,14 @@ export async function contestRoute(ctx: FlowContext, input: Input): Promise<Repl
     if (answered) return answered;
   }
   if (input.kind === 'text' && commandOf(input.text) === '/contests') return openContestsReplies(ctx);
+  if (input.kind === 'text' && commandOf(input.text) === '/twitch') return twitchCodeReplies(ctx);
   return null;
+}
+
+/** `/twitch`: a one-time code that links the member's Twitch account when typed in a stream giveaway. */
+async function twitchCodeReplies(ctx: FlowContext): Promise<Reply[]> {
+  if (!ctx.member) return [{ text: ctx.t('contests:not_eligible.not_a_member') }];
+  const { code, expiresAt } = await ctx.deps.core.accountLinks.issue(String(ctx.member._id), 'twitch');
+  const minutes = Math.max(1, Math.round((expiresAt.getTime() - ctx.deps.core.clock.now().getTime()) / 60_000));
+  return [reply(ctx, ctx.t('contests:bot.twitch_code', { code, count: minutes }))];
 }

@@ -27,6 +27,8 @@ const STEPS: readonly string[] = ['join.phone', 'join.name', 'join.consent', 'me
 /** What the flows keep between two messages. */
 export interface FlowData {
   phone?: string;
+  /** Whether `phone` was the person's own contact (true) or typed (false). */
+  proved?: boolean;
   name?: string;
   referralCode?: string;
   /** The consent text version shown to the person, recorded when they agree. */
@@ -62,6 +64,7 @@ export function readData(raw: Record<string, unknown>): FlowData {
   const referralCode = str(raw.referralCode);
   const consentVersion = str(raw.consentVersion);
   if (phone) data.phone = phone;
+  if (typeof raw.proved === 'boolean') data.proved = raw.proved;
   if (name) data.name = name;
   if (referralCode) data.referralCode = referralCode;
   if (consentVersion) data.consentVersion = consentVersion;

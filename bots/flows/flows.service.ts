@@ -4,6 +4,7 @@ import type { I18n, Language } from '../../core/i18n/i18n.js';
 import type { MemberDoc } from '../../core/members/member.model.js';
 import { balanceReplies } from './balance.flow.js';
 import { cardReplies, type CardWallet } from './card.flow.js';
+import { consentRenewal } from './consent.flow.js';
 import { contestRoute } from './contest.flow.js';
 import { renderError } from './errors.render.js';
 import { loadContext, type FlowContext, type FlowDeps } from './flow.context.js';
@@ -62,6 +63,9 @@ export function createFlows(deps: {
   const flowDeps: FlowDeps = { core: deps.core, i18n: deps.i18n, conversations: deps.core.conversations, links: deps.links, policyUrl: deps.policyUrl };
 
   async function route(ctx: FlowContext, input: Input): Promise<Reply[]> {
+    // A new consent text is agreed to (or the data deleted) before anything else.
+    const consent = await consentRenewal(ctx, input);
+    if (consent) return consent;
     // Contest links, the card-number step and the admin's contest commands: members and non-members.
     const contest = await contestRoute(ctx, input);
     if (contest) return contest;
@@ -72,6 +76,13 @@ export function createFlows(deps: {
     const handler = action ? HANDLERS[action] : undefined;
     if (!handler) return unknownReplies(ctx);
     return handler(ctx, input.kind === 'action' ? input.arg : undefined);
+  }
+
+  async function releasedNotice(ctx: FlowContext): Promise<Reply[]> {
+    const member = ctx.member;
+    if (!member) return [];
+    await deps.core.members.ackPhoneReleased(String(member._id));
+    return [{ text: ctx.t('bot:phone_released') }];
   }
 
   async function textFor(event: DomainEvent, member: MemberDoc): Promise<string | null> {
@@ -85,7 +96,9 @@ export function createFlows(deps: {
     async handle(sender: Sender, input: Input): Promise<Reply[]> {
       const ctx = await loadContext(flowDeps, sender);
       try {
-        return await route(ctx, normalizeInput(input));
+        // A typed number this member gave was proved by its owner: told once, on this visit.
+        const released = ctx.member?.phoneReleasedAt ? await releasedNotice(ctx) : [];
+        return [...released, ...(await route(ctx, normalizeInput(input)))];
       } catch (err) {
         const keyboard = ctx.member ? mainMenu(ctx) : ctx.step === 'join.phone' ? contactKeyboard(ctx) : undefined;
         const reply = renderError(deps.i18n, ctx.lang, err, keyboard);

@@ -1,10 +1,10 @@
-import type { ChatChannel } from '../../core/members/identity.js';
 import { MEMBER_NAME_MAX, memberName } from '../../core/members/member-name.js';
 import type { MemberDoc } from '../../core/members/member.model.js';
 import { makeContext, type FlowContext, type FlowData } from './flow.context.js';
 import type { Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu } from './menu.js';
-import { answerCode, chatAccount, proofReplies } from './phone-proof.flow.js';
+import { answerCode, chatAccount, typedLimitReplies, typedPhoneReplies } from './phone-proof.flow.js';
+import { normalizePhone } from '../../core/members/phone.js';
 import { escapeHtml } from '../../core/shared/html.js';
 
 /**
@@ -19,12 +19,8 @@ export function contactKeyboard(ctx: FlowContext): Keyboard {
   return { kind: 'contact', label: ctx.t('bot:join.share_phone') };
 }
 
-/**
- * Telegram has a share-contact button that proves the number is the sender's; these channels
- * have none, so there the number is typed.
- */
-const TYPED_PHONE_CHANNELS: readonly ChatChannel[] = ['vk', 'console'];
-const typesPhone = (ctx: FlowContext): boolean => TYPED_PHONE_CHANNELS.includes(ctx.sender.channel);
+/** Channels where the number is typed (no share-contact button); there it proves nothing. */
+const typesPhone = (ctx: FlowContext): boolean => ctx.deps.core.chatLink.typesPhone(ctx.sender.channel);
 
 function askPhoneText(ctx: FlowContext): string {
   return typesPhone(ctx) ? ctx.t('bot:join.ask_phone_typed') : ctx.t('bot:join.ask_phone_button', { button: ctx.t('bot:join.share_phone') });
@@ -60,7 +56,7 @@ export async function continueJoin(ctx: FlowContext, input: Input): Promise<Repl
     case 'join.phone':
       return phoneStep(ctx, input);
     case 'join.name':
-      return input.kind === 'text' ? nameStep(ctx, input.text) : [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
+      return nameStep(ctx, input);
     case 'join.consent':
       return consentStep(ctx, input);
     default:
@@ -71,30 +67,35 @@ export async function continueJoin(ctx: FlowContext, input: Input): Promise<Repl
 async function phoneStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   if (input.kind === 'contact') {
     if (!input.own) return [{ text: `${ctx.t('bot:join.foreign_contact')}\n\n${askPhoneText(ctx)}`, keyboard: contactKeyboard(ctx) }];
-    return acceptPhone(ctx, input.phone);
+    return contactPhone(ctx, input.phone);
   }
   // A typed number proves nothing where the contact button exists: ask for the button there.
-  if (input.kind === 'text' && typesPhone(ctx)) {
-    // A code sent for a number typed before comes back here.
-    const answered = ctx.deps.core.chatLink.proofRequired(ctx.sender.channel) ? await answerCode(ctx, input.text, (member) => welcomeBack(ctx, member, member.cardNumber ?? '')) : null;
-    return answered ?? acceptPhone(ctx, input.text);
-  }
+  if (input.kind === 'text' && typesPhone(ctx)) return typedPhone(ctx, input.text);
   const text = typesPhone(ctx) ? askPhoneText(ctx) : ctx.t('bot:join.press_button', { button: ctx.t('bot:join.share_phone') });
   return [{ text, keyboard: contactKeyboard(ctx) }];
 }
 
-/** A phone already a member's links this chat to that member (after a proof where the core asks one). */
-async function acceptPhone(ctx: FlowContext, raw: string): Promise<Reply[]> {
-  const claim = await ctx.deps.core.chatLink.claimPhone(chatAccount(ctx), raw, ctx.lang);
-  switch (claim.status) {
-    case 'proof':
-      return proofReplies(ctx, claim.proof);
-    case 'linked':
-      return welcomeBack(ctx, claim.member, claim.cardNumber);
-    case 'new':
-      await ctx.save('join.name', { ...ctx.data, phone: claim.phone });
-      return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
-  }
+/** The person's own contact: a number held by a member who proved it links this chat to that member. */
+async function contactPhone(ctx: FlowContext, raw: string): Promise<Reply[]> {
+  const claim = await ctx.deps.core.chatLink.claimPhone(chatAccount(ctx), raw, ctx.lang, 'contact');
+  if (claim.status === 'linked') return welcomeBack(ctx, claim.member, claim.cardNumber);
+  if (claim.status !== 'new') return startJoin(ctx, undefined);
+  await ctx.save('join.name', { ...withoutJoin(ctx.data), phone: claim.phone, proved: true });
+  return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
+}
+
+/** A typed number: the same answer whoever holds it (a code went to its holder's chats if it could). */
+async function typedPhone(ctx: FlowContext, raw: string): Promise<Reply[]> {
+  const claim = await ctx.deps.core.chatLink.claimPhone(chatAccount(ctx), raw, ctx.lang, 'typed');
+  if (claim.status === 'too_many') return typedLimitReplies(ctx);
+  if (claim.status !== 'typed') return startJoin(ctx, undefined);
+  await ctx.save('join.name', { ...withoutJoin(ctx.data), phone: claim.phone, proved: false });
+  return typedPhoneReplies(ctx);
+}
+
+/** The join's answers so far, without the number and name (the referral stays). */
+function withoutJoin(data: FlowData): FlowData {
+  return data.referralCode ? { referralCode: data.referralCode } : {};
 }
 
 async function welcomeBack(ctx: FlowContext, member: MemberDoc, cardNumber: string): Promise<Reply[]> {
@@ -103,8 +104,16 @@ async function welcomeBack(ctx: FlowContext, member: MemberDoc, cardNumber: stri
   return [{ text: m.t('bot:join.welcome_back', { name: escapeHtml(member.name), card: cardNumber }), keyboard: mainMenu(m) }];
 }
 
-async function nameStep(ctx: FlowContext, typed: string): Promise<Reply[]> {
-  const name = memberName(typed);
+async function nameStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
+  if (input.kind === 'contact' && input.own) return contactPhone(ctx, input.phone);
+  if (input.kind !== 'text') return [{ text: ctx.t('bot:join.ask_name'), keyboard: { kind: 'remove' } }];
+  if (typesPhone(ctx) && !ctx.data.proved) {
+    // After a typed number: the code its holder was told, another number, or a name.
+    const answered = await answerCode(ctx, input.text, (member) => welcomeBack(ctx, member, member.cardNumber ?? ''));
+    if (answered) return answered;
+    if (normalizePhone(input.text)) return typedPhone(ctx, input.text);
+  }
+  const name = memberName(input.text);
   if (name === null) return [{ text: ctx.t('bot:join.name_invalid', { max: MEMBER_NAME_MAX }), keyboard: { kind: 'remove' } }];
   const settings = await ctx.deps.core.settings.current();
   await ctx.save('join.consent', { ...ctx.data, name, consentVersion: settings.consentTextVersion });
@@ -137,17 +146,15 @@ async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   }
   const { phone, name, referralCode, consentVersion } = ctx.data;
   if (!phone || !name) return startJoin(ctx, undefined);
-  const outcome = await ctx.deps.core.chatLink.join(chatAccount(ctx), {
-    phone,
-    name,
-    language: ctx.lang,
-    ...(consentVersion ? { consentVersion } : {}),
-    ...(referralCode ? { referralCode } : {}),
-  });
-  // The phone joined elsewhere meanwhile: this chat is linked to that member (after a proof where the core asks one).
-  if (outcome.status === 'proof') return proofReplies(ctx, outcome.proof);
+  const outcome = await ctx.deps.core.chatLink.join(
+    chatAccount(ctx),
+    { phone, name, language: ctx.lang, ...(consentVersion ? { consentVersion } : {}), ...(referralCode ? { referralCode } : {}) },
+    ctx.data.proved === true,
+  );
+  // The number was proved by its holder meanwhile and this chat proved it too: linked to that member.
   if (outcome.status === 'linked') return welcomeBack(ctx, outcome.member, outcome.cardNumber);
   const { result } = outcome;
+  const settings = await ctx.deps.core.settings.current();
   const m = makeContext(ctx.deps, ctx.sender, { member: result.member, lang: result.member.language, step: null, data: {} });
   await m.save('menu', {});
   const mine = result.bonuses.filter((b) => b.card === result.card._id);
@@ -157,6 +164,8 @@ async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   if (points('welcome') > 0) bonusLines.push(m.t('bot:join.welcome_bonus', { points: m.t('bot:points', { count: points('welcome') }) }));
   if (points('referral') > 0) bonusLines.push(m.t('bot:join.referral_bonus', { points: m.t('bot:points', { count: points('referral') }) }));
   bonusLines.push(m.t('bot:join.balance', { points: m.t('bot:points', { count: result.card.balance }) }));
+  // A typed number earns its bonuses once proved; the words are the same whether the number was free or someone's.
+  if (result.phone !== 'proved' && settings.welcomeBonus > 0) bonusLines.push(m.t('bot:join.proof_pending'));
   lines.push(bonusLines.join('\n'), m.t('bot:join.card_hint', { button: m.t('bot:menu.card') }));
   return [{ text: lines.join('\n\n'), keyboard: mainMenu(m) }];
 }

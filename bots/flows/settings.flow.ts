@@ -55,13 +55,13 @@ export function eraseAskReplies(ctx: FlowContext): Reply[] {
 }
 
 /**
- * "Delete my data": the core withdraws consent and anonymises the member; the ledger stays
- * for accounting, which the answer says. This chat's dialogue state goes too.
+ * "Delete my data": the core erases or anonymizes everything about the member (core/privacy/
+ * erasure.service.ts); the ledger stays for accounting, which the answer says.
  */
 export async function eraseConfirmReplies(ctx: FlowContext, arg: string | undefined): Promise<Reply[]> {
   const member = requireMember(ctx);
   if (arg !== 'yes') return [{ text: ctx.t('bot:settings.erase_cancelled'), keyboard: mainMenu(ctx) }];
-  await ctx.deps.core.members.erase(String(member._id));
-  await ctx.deps.conversations.remove(ctx.identity);
+  // Every chat of the member loses its dialogue state, this one included.
+  await ctx.deps.core.privacy.erase(String(member._id));
   return [{ text: ctx.t('bot:settings.erased'), keyboard: { kind: 'remove' } }];
 }

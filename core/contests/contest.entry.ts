@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { maskCardNumber, normalizeCardNumber, parseCardNumber } from '../cards/card-number.js';
 import type { CardDoc } from '../cards/card.model.js';
 import type { CardService } from '../cards/card.service.js';
+import { parseLinkCode, type AccountLinks } from '../members/account-link.service.js';
 import type { MemberService } from '../members/member.service.js';
 import { levelFor } from '../programme/rules.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
+import type { RateCounters, RateLimit } from '../shared/rate-counter.repository.js';
 import type { ContestLifecycle } from './contest.lifecycle.js';
 import { CONTEST_CHANNELS, type ContestChannel, type ContestDoc, type ContestEntryDoc, type ContestModels } from './contest.model.js';
 import type { ContestThrottle } from './contest.throttle.js';
@@ -28,8 +30,14 @@ export interface EnterResult {
   contest: { id: string; title: string; closesAt: Date };
 }
 
-/** Why a card is not eligible (`details.reason` of contest_not_eligible), for the bot's reply. */
-export type IneligibleReason = 'no_member' | 'member_inactive' | 'joined_after' | 'min_level';
+/**
+ * Why an entry is not eligible (`details.reason` of contest_not_eligible), for the bot's reply:
+ * the account is no member's (`not_a_member`), the number is not the card of the account's
+ * member (`not_your_card`: another's card, a card without a member, or no card at all; one
+ * answer for all, so it tells nothing about the number), a Twitch link code that does not
+ * work (`link_code`), or the contest's conditions.
+ */
+export type IneligibleReason = 'no_member' | 'member_inactive' | 'joined_after' | 'min_level' | 'not_a_member' | 'not_your_card' | 'link_code';
 
 const ACCOUNT_RE = /^[a-z]+:[\x21-\x7e]{1,128}$/;
 /** A claim of an account left by a crash (no entry behind it) is given up after this long. */
@@ -46,18 +54,29 @@ function notEligible(reason: IneligibleReason, extra: Record<string, unknown> = 
   return new DomainError('contest_not_eligible', `this card may not enter: ${reason}`, { reason, ...extra });
 }
 
-/** Entering a contest by card number, from any channel. */
+/** Rule: at most 100 wrong numbers per contest in 10 minutes from all accounts together; then wrong numbers are refused unread. */
+export const DEFAULT_CONTEST_WRONG_CAP: RateLimit = { max: 100, windowMs: 10 * 60_000 };
+
+/**
+ * Entering a contest with the card of one's own member, from any channel: an account enters
+ * only with the card of the member it is linked to (a Twitch account links itself with a code
+ * from the member's chat). A card number alone proves nothing (it is printed on receipts).
+ */
 export function createContestEntry(deps: {
   models: ContestModels;
   lifecycle: ContestLifecycle;
   throttle: ContestThrottle;
   cards: Pick<CardService, 'resolve'>;
-  members: Pick<MemberService, 'byId'>;
+  members: Pick<MemberService, 'byId' | 'findByIdentity'>;
+  links: Pick<AccountLinks, 'redeem'>;
+  rates: Pick<RateCounters, 'hit' | 'peek'>;
+  wrongCap?: RateLimit;
   settings: () => Promise<ProgrammeSettings>;
   clock: Clock;
 }) {
   const { Entries, Accounts } = deps.models;
   const { clock } = deps;
+  const wrongCap = deps.wrongCap ?? DEFAULT_CONTEST_WRONG_CAP;
 
   function checkOpen(c: ContestDoc, channel: ContestChannel, now: Date): void {
     if (c.closedAt || now < c.opensAt || now >= c.closesAt) {
@@ -66,23 +85,45 @@ export function createContestEntry(deps: {
     if (!c.channels.includes(channel)) throw new DomainError('contest_not_open', `the contest does not run on ${channel}`, { reason: 'channel' });
   }
 
-  /** A real card or a refusal; wrong numbers (malformed, unknown) count against the account. */
-  async function resolveCard(input: EnterInput): Promise<CardDoc> {
-    const context = { contestId: input.contestId, channel: input.channel };
-    const parsed = parseCardNumber(input.cardInput);
-    if (!parsed.ok) {
+  /** Counts a wrong number against the account (and the contest) and refuses it. */
+  async function wrong(input: EnterInput, code: 'invalid_card_number' | 'not_your_card' | 'link_code', typed: string): Promise<never> {
+    await deps.rates.hit('contest-wrong', input.contestId, wrongCap);
+    await deps.throttle.recordWrong(input.account, { contestId: input.contestId, channel: input.channel, code, typed });
+    if (code === 'invalid_card_number') throw new DomainError('invalid_card_number', 'card number is malformed');
+    throw notEligible(code);
+  }
+
+  /**
+   * The card this account may enter with: its own member's, named by the number typed (or, on
+   * Twitch, by a link code from the member's chat). Another's card, a card without a member
+   * and no card at all get one answer; past the contest's cap on wrong numbers they are
+   * refused without reading anything.
+   */
+  async function ownCard(input: EnterInput): Promise<CardDoc> {
+    let member = await deps.members.findByIdentity(input.account);
+    let viaCode = false;
+    if (input.channel === 'twitch' && parseLinkCode(input.cardInput)) {
+      const linked = await deps.links.redeem(input.cardInput, input.account);
+      if (!linked) return wrong(input, 'link_code', 'link code');
+      member = await deps.members.byId(linked);
+      viaCode = true;
+    }
+    const parsed = viaCode ? null : parseCardNumber(input.cardInput);
+    if (parsed && !parsed.ok) {
       const n = normalizeCardNumber(input.cardInput);
-      await deps.throttle.recordWrong(input.account, { ...context, code: 'invalid_card_number', typed: n ? maskCardNumber(n) : `${input.cardInput.length} chars` });
-      throw new DomainError('invalid_card_number', 'card number is malformed');
+      return wrong(input, 'invalid_card_number', n ? maskCardNumber(n) : `${input.cardInput.length} chars`);
     }
-    try {
-      return await deps.cards.resolve(parsed.number);
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'card_not_found') {
-        await deps.throttle.recordWrong(input.account, { ...context, code: 'card_not_found', typed: maskCardNumber(parsed.number) });
+    if (!member?.cardNumber) throw notEligible('not_a_member');
+    if (parsed?.ok && parsed.number !== member.cardNumber) {
+      if ((await deps.rates.peek('contest-wrong', input.contestId, wrongCap)) >= wrongCap.max) {
+        deps.throttle.log.warn({ contestId: input.contestId, channel: input.channel, account: input.account }, 'contest entry refused: the contest had too many wrong numbers');
+        throw new DomainError('contest_throttled', 'too many wrong card numbers in this contest; try again later', { retryAfterSeconds: Math.ceil(wrongCap.windowMs / 1000) });
       }
-      throw err;
+      // A plastic card linked to the member's card is theirs too.
+      const typed = await deps.cards.resolve(parsed.number, { allowInactive: true }).catch(() => null);
+      if (typed?._id !== member.cardNumber) return wrong(input, 'not_your_card', maskCardNumber(parsed.number));
     }
+    return deps.cards.resolve(member.cardNumber);
   }
 
   async function checkEligible(c: ContestDoc, card: CardDoc): Promise<void> {
@@ -137,8 +178,9 @@ export function createContestEntry(deps: {
 
   /**
    * Enters a contest. Refusals, in the order checked: contest_throttled, contest_not_found,
-   * contest_not_open, invalid_card_number, card_not_found, card_blocked (card_replaced),
-   * contest_not_eligible, contest_already_entered, contest_card_taken.
+   * contest_not_open, invalid_card_number, contest_not_eligible (not_a_member, not_your_card,
+   * link_code), card_blocked (card_replaced), contest_not_eligible (the contest's conditions),
+   * contest_already_entered, contest_card_taken.
    */
   async function enter(input: EnterInput): Promise<EnterResult> {
     if (!(CONTEST_CHANNELS as readonly string[]).includes(input.channel)) throw new DomainError('validation_failed', `unknown channel ${input.channel}`);
@@ -148,7 +190,7 @@ export function createContestEntry(deps: {
     await deps.throttle.check(input.account, { contestId: input.contestId, channel: input.channel });
     const contest = await deps.lifecycle.get(input.contestId);
     checkOpen(contest, input.channel, clock.now());
-    const card = await resolveCard(input);
+    const card = await ownCard(input);
     await checkEligible(contest, card);
 
     const accountKey = `${contest._id}|${input.account}`;

@@ -25,6 +25,7 @@ const DEFAULT_TIMINGS: LifecycleTimings = { gateTtlMs: 60_000, maxWaitMs: 15_000
 const MARK_CHUNK = 500;
 
 const token = (): string => randomBytes(8).toString('hex');
+export const CLOSE_REASON_MAX = 500;
 const expiryOf = (t: string): number => Number(t.split('.')[0]);
 
 /**
@@ -126,15 +127,28 @@ export function createContestLifecycle(deps: {
     }
   }
 
-  /** Stops entries and freezes the list; repeating it changes nothing. */
-  async function close(contestId: string): Promise<ContestDoc> {
+  /**
+   * Stops entries and freezes the list; repeating it changes nothing. Before the closing time
+   * fixed at creation only with a reason, which is published with the record.
+   */
+  async function close(contestId: string, reason?: string): Promise<ContestDoc> {
     const c = await get(contestId);
     if (c.entriesDigest) return c;
     if (!c.closedAt) {
       const now = clock.now();
+      const early = now.getTime() < c.closesAt.getTime();
+      const why = reason?.replace(/\s+/g, ' ').trim() ?? '';
+      if (early && (why.length < 1 || why.length > CLOSE_REASON_MAX)) {
+        throw new DomainError('validation_failed', `closing before ${c.closesAt.toISOString()} needs a reason (1–${CLOSE_REASON_MAX} characters), published with the record`, {
+          field: 'reason',
+          reason: 'early_close_reason',
+          closesAt: c.closesAt.toISOString(),
+        });
+      }
       // A contest closed after its closing time counts as closed at that time.
-      const at = c.closesAt.getTime() < now.getTime() ? c.closesAt : now;
-      await Contests.updateOne({ _id: contestId, closedAt: null }, { $set: { closedAt: at, updatedAt: now } });
+      const at = early ? now : c.closesAt;
+      await Contests.updateOne({ _id: contestId, closedAt: null }, { $set: { closedAt: at, closeReason: early ? why : null, updatedAt: now } });
+      if (early) log.warn({ contestId, closesAt: c.closesAt.toISOString(), reason: why }, 'contest closed before its closing time');
     }
     await drain(contestId);
     return seal(contestId);
@@ -152,11 +166,16 @@ export function createContestLifecycle(deps: {
   }
 
   /**
-   * Closes if needed, then picks the winners from the seed and the frozen list. Repeating it
+   * Once the closing time has passed (or the contest was closed early, with its published
+   * reason), seals if needed, then picks the winners from the seed and the frozen list. Repeating it
    * returns the same winners; the contest.won events are added again, which the outbox
    * ignores by id (that also finishes a draw that crashed before adding them).
    */
   async function draw(contestId: string): Promise<ContestDoc & { winners: ContestWinner[] }> {
+    const before = await get(contestId);
+    if (!before.closedAt && clock.now().getTime() < before.closesAt.getTime()) {
+      throw new DomainError('contest_still_open', 'the contest takes entries until its closing time; close it early with a reason first', { closesAt: before.closesAt.toISOString() });
+    }
     let c = await close(contestId);
     if (!c.drawnAt || !c.winners) {
       const entries = await Entries.find({ contestId, included: true }).lean<ContestEntryDoc[]>();

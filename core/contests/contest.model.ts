@@ -39,6 +39,12 @@ export interface ContestDoc {
   /** Entry gate tokens `<expiresAtMs>.<random>`: entries being written right now. */
   inflight: string[];
   closedAt: Date | null;
+  /**
+   * Why the contest was closed before its closing time (published): the closing time is fixed
+   * at creation, so an operator who can read the seed cannot quietly pick the moment whose
+   * entry list suits them.
+   */
+  closeReason?: string | null;
   sealLockToken: string | null;
   sealLockUntil: Date | null;
   entriesDigest: string | null;
@@ -65,6 +71,7 @@ const contestSchema = new Schema<ContestDoc>(
     commitment: { type: String, required: true },
     inflight: { type: [String], default: [] },
     closedAt: { type: Date, default: null },
+    closeReason: { type: String, default: null },
     sealLockToken: { type: String, default: null },
     sealLockUntil: { type: Date, default: null },
     entriesDigest: { type: String, default: null },

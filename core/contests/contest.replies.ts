@@ -25,6 +25,9 @@ const INELIGIBLE_KEYS = {
   member_inactive: 'contests:not_eligible.member_inactive',
   joined_after: 'contests:not_eligible.joined_after',
   min_level: 'contests:not_eligible.min_level',
+  not_a_member: 'contests:not_eligible.not_a_member',
+  not_your_card: 'contests:not_eligible.not_your_card',
+  link_code: 'contests:not_eligible.link_code',
 } as const satisfies Record<IneligibleReason, string>;
 
 export interface ContestReply {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { CardService } from '../cards/card.service.js';
+import type { AccountLinks } from '../members/account-link.service.js';
 import type { MemberService } from '../members/member.service.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
+import type { RateCounters, RateLimit } from '../shared/rate-counter.repository.js';
 import { commitmentOf, sortEntries } from './contest.draw.js';
 import { createContestEntry } from './contest.entry.js';
 import { createContestLifecycle, type ContestOutbox, type LifecycleTimings } from './contest.lifecycle.js';
@@ -33,6 +35,11 @@ export interface DrawOutcome {
 }
 
 export const MAX_PRIZES = 1000;
+/** Entries per page of the public list. */
+export const ENTRY_PAGE_DEFAULT = 500;
+export const ENTRY_PAGE_MAX = 1000;
+/** What an erased member's entries and wins name as their account. */
+export const ERASED_ACCOUNT = 'erased';
 
 /** Why a new contest was refused: in the error's details, so an adapter can say it in the admin's language. */
 export type ContestInvalidReason = 'title_length' | 'description_length' | 'prizes_range' | 'channels' | 'date' | 'closes_before_opens' | 'closes_past' | 'min_level';
@@ -53,12 +60,16 @@ function validDate(d: Date | null | undefined, field: string): void {
 export function createContestService(deps: {
   models: ContestModels;
   cards: Pick<CardService, 'resolve'>;
-  members: Pick<MemberService, 'byId'>;
+  members: Pick<MemberService, 'byId' | 'findByIdentity'>;
+  links: Pick<AccountLinks, 'redeem'>;
+  rates: Pick<RateCounters, 'hit' | 'peek'>;
   settings: () => Promise<ProgrammeSettings>;
   outbox: ContestOutbox;
   clock?: Clock;
   log?: ContestLog;
   throttle?: ThrottleLimits;
+  /** Wrong numbers per contest from all accounts together (default DEFAULT_CONTEST_WRONG_CAP). */
+  wrongCap?: RateLimit;
   timings?: Partial<LifecycleTimings>;
 }) {
   const { models } = deps;
@@ -67,7 +78,18 @@ export function createContestService(deps: {
   const log = deps.log ?? silentLog;
   const lifecycle = createContestLifecycle({ models, clock, log, outbox: deps.outbox, ...(deps.timings ? { timings: deps.timings } : {}) });
   const throttle = createContestThrottle({ Throttle, clock, log, ...(deps.throttle ? { limits: deps.throttle } : {}) });
-  const entry = createContestEntry({ models, lifecycle, throttle, cards: deps.cards, members: deps.members, settings: deps.settings, clock });
+  const entry = createContestEntry({
+    models,
+    lifecycle,
+    throttle,
+    cards: deps.cards,
+    members: deps.members,
+    links: deps.links,
+    rates: deps.rates,
+    ...(deps.wrongCap ? { wrongCap: deps.wrongCap } : {}),
+    settings: deps.settings,
+    clock,
+  });
 
   const count = (contestId: string): Promise<number> => Entries.countDocuments({ contestId });
 
@@ -101,7 +123,8 @@ export function createContestService(deps: {
 
   return {
     enter: entry.enter,
-    close: async (id: string): Promise<AdminContestView> => view(await lifecycle.close(id)),
+    /** Closes now: after the closing time, or before it with a reason that is published. */
+    close: async (id: string, reason?: string): Promise<AdminContestView> => view(await lifecycle.close(id, reason)),
     closeDue: lifecycle.closeDue,
     count,
 
@@ -157,18 +180,52 @@ export function createContestService(deps: {
       return publicRecord(await lifecycle.get(id), clock.now());
     },
 
-    /** The entries anyone may see (masked), sorted by id; the frozen list once the contest is sealed. */
-    async publicEntries(id: string): Promise<PublicEntryList> {
+    /**
+     * A page of the entries anyone may see (masked), sorted by id, after `cursor` (the last id
+     * of the page before); the frozen list once the contest is sealed.
+     */
+    async publicEntries(id: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<PublicEntryList> {
       const c = await lifecycle.get(id);
       const sealed = c.entriesDigest !== null;
-      const docs = await Entries.find({ contestId: id, ...(sealed ? { included: true } : {}) }, { publicId: 1, masked: 1 }).lean<ContestEntryDoc[]>();
-      return { contestId: id, sealed, entriesDigest: c.entriesDigest, entries: sortEntries(docs.map((e) => ({ id: e.publicId, masked: e.masked }))) };
+      const limit = Math.min(Math.max(page.limit ?? ENTRY_PAGE_DEFAULT, 1), ENTRY_PAGE_MAX);
+      const docs = await Entries.find(
+        { contestId: id, ...(sealed ? { included: true } : {}), ...(page.cursor ? { publicId: { $gt: page.cursor } } : {}) },
+        { publicId: 1, masked: 1 },
+      )
+        .sort({ publicId: 1 })
+        .limit(limit + 1)
+        .lean<ContestEntryDoc[]>();
+      const entries = sortEntries(docs.map((e) => ({ id: e.publicId, masked: e.masked }))).slice(0, limit);
+      return { contestId: id, sealed, entriesDigest: c.entriesDigest, entries, nextCursor: docs.length > limit ? (entries.at(-1)?.id ?? null) : null };
     },
 
     /** Closes if needed and draws; repeating it answers the same winners. */
     async draw(id: string): Promise<DrawOutcome> {
       const c = await lifecycle.draw(id);
       return { contest: await view(c), winners: c.winners };
+    },
+
+    /**
+     * Erasure: the member's entries and wins keep their public id and masked number (the
+     * published list and its digest stay verifiable) but lose the member id and the account;
+     * the per-account claims and wrong-number counters of their accounts go.
+     */
+    async forgetMember(memberId: string, accounts: readonly string[]): Promise<void> {
+      await Entries.updateMany({ $or: [{ memberId }, { account: { $in: [...accounts] } }] }, { $set: { memberId: null, account: ERASED_ACCOUNT } });
+      if (accounts.length > 0) {
+        // The claims' ids are `<contest>|<account>`: one read of them all (erasure is rare), then by _id.
+        const claims = await Accounts.find({}, { _id: 1 }).lean<{ _id: string }[]>();
+        const mine = claims.filter((cl) => accounts.some((a) => cl._id.endsWith(`|${a}`))).map((cl) => cl._id);
+        if (mine.length > 0) await Accounts.deleteMany({ _id: { $in: mine } });
+      }
+      await throttle.forget(accounts);
+      const won = await Contests.find({ winners: { $ne: null } }, { winners: 1 }).lean<Pick<ContestDoc, '_id' | 'winners'>[]>();
+      for (const c of won) {
+        const winners = c.winners ?? [];
+        if (!winners.some((w) => w.memberId === memberId || accounts.includes(w.account))) continue;
+        const anonymous = winners.map((w) => (w.memberId === memberId || accounts.includes(w.account) ? { ...w, memberId: null, account: ERASED_ACCOUNT } : w));
+        await Contests.updateOne({ _id: c._id }, { $set: { winners: anonymous } });
+      }
     },
 
     async entriesCsv(id: string): Promise<string> {

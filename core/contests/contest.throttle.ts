@@ -27,6 +27,8 @@ export function createContestThrottle(deps: { Throttle: ContestThrottleModel; cl
   const limits = deps.limits ?? DEFAULT_THROTTLE;
 
   return {
+    log,
+
     /** Refuses with contest_throttled (and logs it) while the account has used up its window. */
     async check(account: string, context: Record<string, unknown>): Promise<void> {
       const now = clock.now();
@@ -40,7 +42,12 @@ export function createContestThrottle(deps: { Throttle: ContestThrottleModel; cl
       });
     },
 
-    /** Counts one wrong number (malformed or unknown) against the account. */
+    /** Erasure: the counters of these accounts (their `_id` is the account). */
+    async forget(accounts: readonly string[]): Promise<void> {
+      if (accounts.length > 0) await Throttle.deleteMany({ _id: { $in: [...accounts] } });
+    },
+
+    /** Counts one wrong number (malformed, or not the account's own card) against the account. */
     async recordWrong(account: string, context: Record<string, unknown>): Promise<void> {
       const now = clock.now();
       const since = new Date(now.getTime() - limits.windowMs);

@@ -19,11 +19,16 @@ export const verifiableRecord = z.object({
   entriesDigest: hex64.nullable(),
   seed: hex64.nullable(),
   winners: z.array(z.object({ place: z.int(), entryId: z.string(), masked: z.string() })).nullable(),
+  /** The closing time fixed at creation, when it actually closed, and why if earlier (absent in records made before these were published). */
+  closesAt: z.string().optional(),
+  closedAt: z.string().nullable().optional(),
+  closeReason: z.string().nullable().optional(),
   /** A record file may carry the list inline; over HTTP it comes from …/entries. */
   entries: z.array(entry).optional(),
 });
 export type VerifiableRecord = z.output<typeof verifiableRecord>;
-export const verifiableEntries = z.object({ entries: z.array(entry) });
+/** One page of …/entries; `nextCursor` names the next page (absent: the whole list). */
+export const verifiableEntries = z.object({ entries: z.array(entry), nextCursor: z.string().nullable().optional() });
 
 export interface VerifyCheck {
   name: string;
@@ -42,6 +47,18 @@ export function verifyContest(record: VerifiableRecord, entries: readonly z.outp
   if (seed === null || published === null || winners === null) {
     checks.push({ name: 'drawn', ok: false, detail: `status is ${record.status}: the seed and winners are published only after the draw` });
     return { agree: false, checks };
+  }
+  if (record.closesAt && record.closedAt) {
+    const early = Date.parse(record.closedAt) < Date.parse(record.closesAt);
+    checks.push({
+      name: 'closing time',
+      ok: !early || Boolean(record.closeReason),
+      detail: !early
+        ? `closed at the closing time published at creation (${record.closesAt})`
+        : record.closeReason
+          ? `closed early at ${record.closedAt} (published ${record.closesAt}); reason given: ${record.closeReason}`
+          : `closed early at ${record.closedAt} (published ${record.closesAt}) without a published reason`,
+    });
   }
   const commitment = commitmentOf(seed);
   checks.push({

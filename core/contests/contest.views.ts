@@ -19,6 +19,8 @@ export interface PublicContestRecord {
   opensAt: string;
   closesAt: string;
   closedAt: string | null;
+  /** Why it closed before `closesAt` (fixed at creation); null when it closed then. */
+  closeReason: string | null;
   commitment: string;
   entriesDigest: string | null;
   entryCount: number | null;
@@ -26,12 +28,14 @@ export interface PublicContestRecord {
   winners: { place: number; entryId: string; masked: string }[] | null;
 }
 
-/** The published entry list: sorted by id, the frozen one once sealed. */
+/** A page of the published entry list: sorted by id, the frozen one once sealed. */
 export interface PublicEntryList {
   contestId: string;
   sealed: boolean;
   entriesDigest: string | null;
   entries: DrawEntry[];
+  /** The last id of this page, to ask for the next one; null on the last page. */
+  nextCursor: string | null;
 }
 
 export interface AdminContestView extends Omit<PublicContestRecord, 'winners'> {
@@ -65,6 +69,7 @@ export function publicRecord(c: ContestDoc, now: Date): PublicContestRecord {
     opensAt: c.opensAt.toISOString(),
     closesAt: c.closesAt.toISOString(),
     closedAt: iso(c.closedAt),
+    closeReason: c.closeReason ?? null,
     commitment: c.commitment,
     entriesDigest: c.entriesDigest,
     entryCount: c.entryCount,

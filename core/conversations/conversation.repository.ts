@@ -30,6 +30,19 @@ export function createConversationRepository(conn: Connection, opts: { clock?: C
       );
     },
 
+    /**
+     * Joins left before consent, last touched before `before`: their phone and name (and any
+     * state still holding them) are deleted; the next message starts over. Off the hot path
+     * (hourly): on FerretDB it reads the collection.
+     */
+    async expireJoins(before: Date): Promise<number> {
+      const r = await Conversations.deleteMany({
+        updatedAt: { $lt: before },
+        $or: [{ step: { $in: ['join.phone', 'join.name', 'join.consent'] } }, { 'data.phone': { $exists: true } }, { 'data.name': { $exists: true } }],
+      });
+      return r.deletedCount;
+    },
+
     /** Forgets the dialogue (declined consent, erased member): nothing typed so far is kept. */
     async remove(identity: string): Promise<void> {
       await Conversations.deleteOne({ _id: identity });

@@ -34,6 +34,10 @@ export function createOutbox(deps: { conn: Connection; clock?: Clock }) {
       const now = clock.now();
       await Outbox.bulkWrite(events.map((event) => ({ updateOne: { filter: { _id: event.id }, update: { $setOnInsert: { event, createdAt: now } }, upsert: true } })));
     },
+    /** Erasure: the member's events not relayed yet (a code, a win naming their account) go unsent. */
+    async forgetMember(memberId: string): Promise<number> {
+      return (await Outbox.deleteMany({ 'event.memberId': memberId })).deletedCount;
+    },
     /** One relay pass: publishes up to `limit` events, returns how many. */
     async relayOnce(publish: (events: DomainEvent[]) => Promise<void>, limit = 500): Promise<number> {
       const docs = await Outbox.find({}).sort({ createdAt: 1 }).limit(limit).lean<OutboxDoc[]>();

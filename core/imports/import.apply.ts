@@ -53,7 +53,13 @@ const ZERO_COUNTERS: ImportedCounters = { purchases: 0, spentKopecks: 0, lastPur
  * New rows are inserts only where the data is ours: on FerretDB v1 every update scans its
  * whole collection, so a 100,000-row base must not cost an update per row where an insert does.
  */
-export function createRowApplier(deps: { repo: ImportApplyRepository; ledger: Ledger; cards: CardService; mirror: MemberStatsMirror; clock: Clock }) {
+/** The phone registry as the import needs it (core/members: who holds a number, and proving it for the shop). */
+export interface ImportPhones {
+  phoneHolder(e164: string): Promise<{ reg: { proved: boolean; memberId: string } } | null>;
+  claimImportedPhone(e164: string, memberId: string): Promise<{ displaced: boolean }>;
+}
+
+export function createRowApplier(deps: { repo: ImportApplyRepository; ledger: Ledger; cards: CardService; mirror: MemberStatsMirror; phones: ImportPhones; clock: Clock }) {
   const repo = deps.repo;
   const cardById = (n: string): Promise<CountedCard | null> => repo.card(n);
 
@@ -290,7 +296,27 @@ export function createRowApplier(deps: { repo: ImportApplyRepository; ledger: Le
       if (ctx.dryRun) return ordered();
 
       const fresh = todo.filter((t) => !t.member).map((t) => ({ t, doc: memberDoc(t.item.data, ctx) }));
-      const taken = await repo.insertMembers(fresh.map((f) => f.doc));
+      let taken = await repo.insertMembers(fresh.map((f) => f.doc));
+      // A number held by someone who only typed it (a chat join without proof) is not theirs to
+      // keep: the shop's base vouches for it, so the row's customer gets a member of their own and
+      // the typist is displaced (phone registry, as a till enrolment does). Never the other way:
+      // a typist must not receive the imported balance of the number's real owner.
+      const displacedRows = new Set<number>();
+      for (const [i, f] of fresh.entries()) {
+        if (!taken.has(i)) continue;
+        const holder = await deps.phones.phoneHolder(f.t.item.data.phone);
+        if (holder && !holder.reg.proved && holder.reg.memberId !== String(f.doc._id)) {
+          await deps.phones.claimImportedPhone(f.t.item.data.phone, String(f.doc._id));
+          displacedRows.add(i);
+        }
+      }
+      if (displacedRows.size > 0) {
+        const again = await repo.insertMembers(fresh.filter((_, i) => displacedRows.has(i)).map((f) => f.doc));
+        const order = [...displacedRows];
+        taken = new Set([...taken].filter((i) => !displacedRows.has(i) || again.has(order.indexOf(i))));
+      }
+      // The numbers of the members just written are proved (the shop vouches), in the registry.
+      for (const [i, f] of fresh.entries()) if (!taken.has(i)) await deps.phones.claimImportedPhone(f.t.item.data.phone, String(f.doc._id));
       const work: { item: BatchItem; member: MemberDoc; created: boolean }[] = todo.flatMap((t) => (t.member ? [{ item: t.item, member: t.member, created: false }] : []));
       const inserted = fresh.filter((_, i) => !taken.has(i));
       const cards = inserted.map((f) => ({
@@ -310,7 +336,7 @@ export function createRowApplier(deps: { repo: ImportApplyRepository; ledger: Le
           work.push({ item: f.t.item, member: f.doc, created: true });
           continue;
         }
-        // The phone is already a member (joined through a bot): judge the row against them first.
+        // The phone is already a member who proved it (joined through a bot): judge the row against them first.
         const m = await repo.memberByPhone(f.t.item.data.phone);
         if (!m) throw new Error(`phone ${f.t.item.data.phone} collided but is not found`);
         const c = m.cardNumber ? await cardById(m.cardNumber) : null;

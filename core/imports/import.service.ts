@@ -7,7 +7,7 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import type { ImportApplyRepository } from './import-apply.repository.js';
-import { createRowApplier } from './import.apply.js';
+import { createRowApplier, type ImportPhones } from './import.apply.js';
 import { mapHeader, type ImportField } from './import.columns.js';
 import { csvRows, decodeText } from './import.csv.js';
 import { ERRORS_KEPT, ROW_OUTCOMES, type ImportDoc, type ImportOutcomeDoc, type ImportStagedDoc, type RowOutcome } from './import.model.js';
@@ -48,6 +48,8 @@ export interface ImportServiceDeps {
   ledger: Ledger;
   cards: CardService;
   mirror: MemberStatsMirror;
+  /** The phone registry: imported numbers are proved by the shop. */
+  phones: ImportPhones;
   settings: () => Promise<ProgrammeSettings>;
   clock: Clock;
   timeZone: string;
@@ -89,7 +91,7 @@ export function view(d: ImportDoc): ImportView {
  */
 export function createImportService(deps: ImportServiceDeps) {
   const repo = deps.repo;
-  const applier = createRowApplier({ repo: deps.target, ledger: deps.ledger, cards: deps.cards, mirror: deps.mirror, clock: deps.clock });
+  const applier = createRowApplier({ repo: deps.target, ledger: deps.ledger, cards: deps.cards, mirror: deps.mirror, phones: deps.phones, clock: deps.clock });
 
   async function setProgress(importId: string, set: Partial<ImportDoc>): Promise<void> {
     await repo.set(importId, set);

@@ -4,6 +4,7 @@ import { createExports } from '../exports/export.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { ImportApplyRepository } from '../imports/import-apply.repository.js';
 import type { ImportRepository } from '../imports/import.repository.js';
+import type { ImportPhones } from '../imports/import.apply.js';
 import { createImportService } from '../imports/import.service.js';
 import type { ReportsRepository } from '../reports/reports.repository.js';
 import { createReports } from '../reports/reports.service.js';
@@ -36,6 +37,8 @@ export interface InsightDeps {
   repos: InsightRepositories;
   ledger: Ledger;
   cards: CardService;
+  /** Who holds a phone (core/members): an import proves its numbers for the shop. */
+  phones: ImportPhones;
   settings: () => Promise<ProgrammeSettings>;
   clock: Clock;
   /** The shop's time zone (SHOP_TIMEZONE): days and months of reports. */
@@ -53,6 +56,7 @@ export function createInsight(deps: InsightDeps) {
     ledger: deps.ledger,
     cards: deps.cards,
     mirror,
+    phones: deps.phones,
     settings: deps.settings,
     clock: deps.clock,
     timeZone: deps.timeZone,

@@ -4,14 +4,30 @@ export const CHANNELS = ['telegram', 'vk', 'twitch', 'console', 'till', 'admin']
 export type Channel = (typeof CHANNELS)[number];
 export const MEMBER_STATUSES = ['active', 'blocked', 'erased'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+/** Who took a member's consent: the member in a chat, a cashier at the till, the operator (admin API or CLI). */
+export const CONSENT_TAKERS = ['member', 'cashier', 'admin'] as const;
+export type ConsentBy = (typeof CONSENT_TAKERS)[number];
+
+/** The consent given: which text version, when, through which channel and who took it. */
+export interface ConsentRecord {
+  at: Date;
+  version: string;
+  /** Absent on members who joined before it was recorded. */
+  channel?: Channel;
+  by?: ConsentBy;
+}
 
 export interface MemberDoc {
   _id: Types.ObjectId;
-  /** E.164; an erased member keeps `erased:<id>` so the unique index still holds. */
+  /**
+   * E.164 while the member holds the number (who holds which number is member_phones, see
+   * phone-registry.ts); otherwise `none:<id>` (never had one, or lost a typed one to its owner)
+   * or `erased:<id>`, so the unique index still holds.
+   */
   phone: string;
   name: string;
   language: 'ru' | 'en';
-  consent: { at: Date; version: string } | null;
+  consent: ConsentRecord | null;
   status: MemberStatus;
   /** The programme card (one per member, whatever channels they come from). */
   cardNumber: string | null;
@@ -27,6 +43,8 @@ export interface MemberDoc {
   birthday: Date | null;
   registeredAt: Date | null;
   erasedAt: Date | null;
+  /** Set when a typed number was taken by its proved owner; cleared once the member was told (next chat visit). */
+  phoneReleasedAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
   /** Counters mirrored from the ledger's events (core/insight/member-stats.mirror.ts); absent until the first movement. */
@@ -101,6 +119,7 @@ const memberSchema = new Schema<MemberDoc>(
     profile: { type: Schema.Types.Mixed },
     rfm: { type: Schema.Types.Mixed },
     imported: { type: Schema.Types.Mixed },
+    phoneReleasedAt: { type: Date, default: null },
   },
   { timestamps: true, collection: 'members', versionKey: false },
 );
@@ -140,7 +159,7 @@ const aliasSchema = new Schema<CardAliasDoc>(
   { collection: 'card_aliases', versionKey: false },
 );
 
-/** Referral bonuses granted per referrer and month, for the monthly cap. */
+/** Referral bonuses granted per referrer's phone (keyed hash) and month, with the invited phones' hashes: the monthly cap. */
 export interface ReferralCounterDoc {
   _id: string;
   count: number;

@@ -6,14 +6,17 @@ export type ProofStatus = (typeof PROOF_STATUSES)[number];
 /**
  * A proof in progress that a chat account (`identity`, e.g. `vk:123`) belongs to the member
  * whose phone it typed: a one-time code was told in a chat the member already uses. Only an
- * HMAC of the code is kept (keyed by a random salt per proof).
+ * HMAC of the code is kept (keyed by a random salt per proof). Every typed number makes one,
+ * whether or not anyone holds it: one with no member is told nowhere and can never be
+ * answered, so a typist cannot tell the two apart.
  */
 export interface PhoneProofDoc {
   _id: string;
   identity: string;
-  memberId: string;
-  /** The phone as it was when the code was sent: a phone that changed owner since proves nothing. */
-  phone: string;
+  /** The member told the code; null when nobody was (a number nobody holds, or a limit reached). */
+  memberId: string | null;
+  /** Keyed hash of the number as it was when the code was sent: a number that changed holder since proves nothing. */
+  phoneHash: string | null;
   salt: string;
   codeHash: string;
   /** Guesses made so far; counted atomically before each comparison. */
@@ -28,8 +31,8 @@ const phoneProofSchema = new Schema<PhoneProofDoc>(
   {
     _id: { type: String, required: true },
     identity: { type: String, required: true },
-    memberId: { type: String, required: true },
-    phone: { type: String, required: true },
+    memberId: { type: String, default: null },
+    phoneHash: { type: String, default: null },
     salt: { type: String, required: true },
     codeHash: { type: String, required: true },
     attempts: { type: Number, required: true },

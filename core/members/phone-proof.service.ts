@@ -2,45 +2,49 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Outbox } from '../events/outbox.repository.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { insertRaw } from '../shared/mongo.js';
+import type { RateCounters, RateLimit } from '../shared/rate-counter.repository.js';
 import { sameSecret } from '../shared/secrets.js';
-import type { MemberDoc } from './member.model.js';
 import type { PhoneProofDoc, PhoneProofModel } from './phone-proof.model.js';
 
 /**
  * Proof that a chat account belongs to the member whose phone it typed, for channels where a
- * typed number proves nothing (VK has no share-contact button). A 6-digit code goes to the
- * chats the member already uses (through the outbox, like any notice); whoever types it back
- * here within the time and attempt limits reads those chats, so is the member.
+ * typed number proves nothing (VK, the terminal chat). A 6-digit code goes to the chats the
+ * member already uses (through the outbox, like any notice); whoever types it back here within
+ * the time and attempt limits reads those chats, so is the member.
  */
 export const PHONE_PROOF_LIMITS = {
   /** A code lives 10 minutes. */
   codeTtlMs: 10 * 60_000,
   /** Five guesses per code, then a new code must be asked for. */
   maxAttempts: 5,
-  /** One new code per account per minute: typing the phone again soon repeats nothing. */
-  resendAfterMs: 60_000,
-  /** Codes told to one member per hour, whoever asks: bounds what a stranger can send them. */
-  maxPerMemberPerHour: 5,
+  /** Numbers one account may type per hour (each asks for a code, told or not). */
+  perAccount: { max: 5, windowMs: 3600_000 } satisfies RateLimit,
+  /** Numbers all accounts together may type per hour: a flood of new accounts asks no more. */
+  overall: { max: 200, windowMs: 3600_000 } satisfies RateLimit,
+  /** Codes told to one member per hour, whoever asks: bounds what strangers can send them. */
+  perMember: { max: 5, windowMs: 3600_000 } satisfies RateLimit,
 } as const;
 
-const HOUR_MS = 3600_000;
-/** Finished proofs are kept a day (the hourly limit counts them), then deleted. */
-const KEEP_MS = 24 * HOUR_MS;
+/** Finished proofs are kept a day, then deleted. */
+const KEEP_MS = 24 * 3600_000;
 
-export type ProofRequest =
-  | { status: 'sent'; expiresAt: Date }
-  /** A code for this member was sent to this account moments ago: type that one. */
-  | { status: 'cooldown'; retryInSeconds: number }
-  | { status: 'too_many' };
+export type ProofRequest = { status: 'sent'; expiresAt: Date } | { status: 'too_many'; retryAt: Date };
 
 export type ProofCheck =
-  /** No code is waiting for this account (a 6-digit text is then not a code). */
+  /** No code is waiting for this account. */
   | { status: 'none' }
-  | { status: 'ok'; memberId: string; phone: string }
+  /** The right code: `memberId` null for a code told to nobody (it cannot really be typed). */
+  | { status: 'ok'; memberId: string | null; phoneHash: string | null }
   | { status: 'wrong'; attemptsLeft: number }
   /** Too many wrong guesses: this code is dead, ask for a new one. */
   | { status: 'locked' }
   | { status: 'expired' };
+
+export interface ProofTarget {
+  memberId: string;
+  phoneHash: string;
+  cardNumber: string | null;
+}
 
 export interface ProofRequestInput {
   /** The account to be linked, `vk:<id>`. */
@@ -48,7 +52,8 @@ export interface ProofRequestInput {
   /** Its channel and user id, named in the notice so the member knows who asks. */
   channel: string;
   account: string;
-  member: Pick<MemberDoc, '_id' | 'phone' | 'cardNumber'>;
+  /** The member to tell the code, when the typed number has a holder with a chat to tell it in. */
+  target: ProofTarget | null;
 }
 
 function hashCode(salt: string, identity: string, code: string): string {
@@ -61,8 +66,8 @@ export function normalizeCode(typed: string): string | null {
   return /^\d{6}$/.test(digits) ? digits : null;
 }
 
-export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox: Pick<Outbox, 'add'>; clock?: Clock }) {
-  const { Proofs } = deps;
+export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox: Pick<Outbox, 'add'>; rates: RateCounters; clock?: Clock }) {
+  const { Proofs, rates } = deps;
   const clock = deps.clock ?? systemClock;
 
   async function latestPending(identity: string): Promise<PhoneProofDoc | null> {
@@ -75,30 +80,27 @@ export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox:
     },
 
     /**
-     * Sends a new code for `member` to be typed by `identity` (the outbox event
-     * `phone.verification` carries it to the member's chats). An earlier code of this account
-     * stops counting.
+     * A number was typed: a new code for this account, told to the target member when there is
+     * one (the outbox event `phone.verification` carries it to their chats), told to nobody
+     * otherwise. The answer is the same either way. An earlier code of this account stops
+     * counting. The limits (per account, overall) are counted before anything is looked at.
      */
     async request(input: ProofRequestInput): Promise<ProofRequest> {
+      const [account, overall] = [await rates.hit('proof-account', input.identity, PHONE_PROOF_LIMITS.perAccount), await rates.hit('proof-all', 'all', PHONE_PROOF_LIMITS.overall)];
+      if (!account.allowed || !overall.allowed) return { status: 'too_many', retryAt: account.allowed ? overall.resetAt : account.resetAt };
       const now = clock.now();
-      const memberId = String(input.member._id);
       await Proofs.deleteMany({ createdAt: { $lt: new Date(now.getTime() - KEEP_MS) } });
-      const last = await latestPending(input.identity);
-      if (last && last.memberId === memberId && last.expiresAt > now && now.getTime() - last.createdAt.getTime() < PHONE_PROOF_LIMITS.resendAfterMs) {
-        return { status: 'cooldown', retryInSeconds: Math.ceil((last.createdAt.getTime() + PHONE_PROOF_LIMITS.resendAfterMs - now.getTime()) / 1000) };
-      }
-      const recent = await Proofs.countDocuments({ memberId, createdAt: { $gt: new Date(now.getTime() - HOUR_MS) } });
-      if (recent >= PHONE_PROOF_LIMITS.maxPerMemberPerHour) return { status: 'too_many' };
-
       await Proofs.updateMany({ identity: input.identity, status: 'pending' }, { $set: { status: 'replaced' } });
+      // A member already told five codes this hour is told no sixth; the typist is answered the same.
+      const target = input.target && (await rates.hit('proof-member', input.target.memberId, PHONE_PROOF_LIMITS.perMember)).allowed ? input.target : null;
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       const salt = randomBytes(16).toString('hex');
       const expiresAt = new Date(now.getTime() + PHONE_PROOF_LIMITS.codeTtlMs);
       const doc: PhoneProofDoc = {
         _id: randomBytes(12).toString('hex'),
         identity: input.identity,
-        memberId,
-        phone: input.member.phone,
+        memberId: target?.memberId ?? null,
+        phoneHash: target?.phoneHash ?? null,
         salt,
         codeHash: hashCode(salt, input.identity, code),
         attempts: 0,
@@ -108,22 +110,18 @@ export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox:
         usedAt: null,
       };
       await insertRaw(Proofs, doc);
-      await deps.outbox.add({
-        id: `phone-proof:${doc._id}`,
-        type: 'phone.verification',
-        at: now.toISOString(),
-        // Consumers key events by card; a member always has one (the placeholder is never a card number).
-        card: input.member.cardNumber ?? `member:${memberId}`,
-        memberId,
-        data: { code, channel: input.channel, account: input.account, expiresAt: expiresAt.toISOString() },
-      });
+      if (target) {
+        await deps.outbox.add({
+          id: `phone-proof:${doc._id}`,
+          type: 'phone.verification',
+          at: now.toISOString(),
+          // Consumers key events by card; a member always has one (the placeholder is never a card number).
+          card: target.cardNumber ?? `member:${target.memberId}`,
+          memberId: target.memberId,
+          data: { code, channel: input.channel, account: input.account, expiresAt: expiresAt.toISOString() },
+        });
+      }
       return { status: 'sent', expiresAt };
-    },
-
-    /** The member whose live code waits for this account, or null. */
-    async pending(identity: string): Promise<{ memberId: string } | null> {
-      const proof = await latestPending(identity);
-      return proof && proof.expiresAt > clock.now() ? { memberId: proof.memberId } : null;
     },
 
     /** Checks a typed code against this account's latest code. The attempt is counted before the comparison. */
@@ -143,12 +141,22 @@ export function createPhoneProofService(deps: { Proofs: PhoneProofModel; outbox:
       if (code !== null && sameSecret(hashCode(proof.salt, identity, code), proof.codeHash)) {
         const used = await Proofs.updateOne({ _id: proof._id, status: 'pending' }, { $set: { status: 'used', usedAt: now } });
         // Another process took this code a moment ago: it is spent.
-        return used.modifiedCount === 1 ? { status: 'ok', memberId: proof.memberId, phone: proof.phone } : { status: 'expired' };
+        return used.modifiedCount === 1 ? { status: 'ok', memberId: proof.memberId, phoneHash: proof.phoneHash } : { status: 'expired' };
       }
       const attemptsLeft = PHONE_PROOF_LIMITS.maxAttempts - counted.attempts;
       if (attemptsLeft > 0) return { status: 'wrong', attemptsLeft };
       await Proofs.updateOne({ _id: proof._id, status: 'pending' }, { $set: { status: 'locked' } });
       return { status: 'locked' };
+    },
+
+    /** Erasure: the proofs a member was told and the ones their accounts asked for. */
+    async forget(memberId: string, identities: readonly string[]): Promise<void> {
+      await Proofs.deleteMany({ $or: [{ memberId }, { identity: { $in: [...identities] } }] });
+    },
+
+    /** Proofs older than a day (maintenance). */
+    async prune(): Promise<number> {
+      return (await Proofs.deleteMany({ createdAt: { $lt: new Date(clock.now().getTime() - KEEP_MS) } })).deletedCount;
     },
   };
 }

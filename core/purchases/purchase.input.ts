@@ -11,3 +11,10 @@ export function positiveInt(n: number, name: string, allowZero = true): void {
     throw new DomainError('validation_failed', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer (kopecks/points)`);
   }
 }
+
+/**
+ * The largest receipt a till may send: 1 000 000 ₽. Far above any shop's receipt, it stops a
+ * total sent in the wrong unit (or a compromised till) from minting millions of points in one
+ * request, and keeps every amount far from the float limits.
+ */
+export const MAX_RECEIPT_KOPECKS = 100_000_000;

@@ -9,7 +9,7 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor, maxRedeemPoints, quotePurchase } from '../programme/rules.js';
 import { parseCardNumber } from '../cards/card-number.js';
 import { DomainError } from '../shared/errors.js';
-import { hashOf, positiveInt } from './purchase.input.js';
+import { hashOf, MAX_RECEIPT_KOPECKS, positiveInt } from './purchase.input.js';
 import { purchaseKey, type PurchaseInput, type PurchaseResult, type Quote, type RefundInput } from './purchase.types.js';
 import { createRefundService } from './refund.service.js';
 
@@ -44,6 +44,7 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
 
   function validateAmounts(input: Omit<PurchaseInput, 'receiptId'>): void {
     positiveInt(input.totalKopecks, 'total');
+    if (input.totalKopecks > MAX_RECEIPT_KOPECKS) throw new DomainError('validation_failed', `total must be at most ${MAX_RECEIPT_KOPECKS} kopecks`, { field: 'total', max: MAX_RECEIPT_KOPECKS });
     positiveInt(input.discountKopecks ?? 0, 'discount');
     positiveInt(input.redeemPoints ?? 0, 'redeemPoints');
   }

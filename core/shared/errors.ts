@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'import_not_found',
   'file_too_large',
   'segment_not_found',
+  /** A draw asked for before the contest closed (at its closing time, or early with a published reason). */
+  'contest_still_open',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -65,6 +65,11 @@ export function createTwitchStateRepository(conn: Connection) {
       await Redemptions.updateOne({ _id: id }, { $inc: { sendAttempts: 1 } });
     },
 
+    /** Erasure: the member's redemptions keep their outcome but no longer name the Twitch account. */
+    async forgetAccounts(accounts: readonly string[]): Promise<void> {
+      if (accounts.length > 0) await Redemptions.updateMany({ account: { $in: [...accounts] } }, { $set: { account: 'erased' } });
+    },
+
     async markSent(id: string, at: Date): Promise<void> {
       await Redemptions.updateOne({ _id: id }, { $set: { sentAt: at } });
     },

@@ -35,6 +35,7 @@ function backFields(state: PassState): Field[] {
 export function renderPassJson(state: PassState, model: PassModel, authenticationToken: string): Record<string, unknown> {
   const { colors } = state;
   const number = state.serial;
+  if (state.closed) return closedPassJson(state, model, authenticationToken);
   return {
     ...model.passJson,
     formatVersion: 1,
@@ -65,6 +66,36 @@ export function renderPassJson(state: PassState, model: PassModel, authenticatio
       secondaryFields: [{ key: 'member', label: 'member_label', value: state.memberName }],
       auxiliaryFields: [{ key: 'card', label: 'card_label', value: state.cardDisplay }],
       backFields: backFields(state),
+    },
+  };
+}
+
+/**
+ * The pass of a card whose member erased their data: voided (Wallet greys it out), no barcode
+ * to show at a till, no name; it says the card is closed. Pushed to the devices that hold it.
+ */
+function closedPassJson(state: PassState, model: PassModel, authenticationToken: string): Record<string, unknown> {
+  const { colors } = state;
+  return {
+    ...model.passJson,
+    formatVersion: 1,
+    passTypeIdentifier: state.passTypeId,
+    teamIdentifier: state.teamId,
+    serialNumber: state.serial,
+    organizationName: state.organizationName,
+    description: 'pass_description',
+    logoText: 'logo_text',
+    authenticationToken,
+    webServiceURL: state.webServiceURL,
+    voided: true,
+    ...(colors.background ? { backgroundColor: colors.background } : {}),
+    ...(colors.foreground ? { foregroundColor: colors.foreground } : {}),
+    ...(colors.label ? { labelColor: colors.label } : {}),
+    storeCard: {
+      headerFields: [{ key: 'balance', label: 'balance_label', value: state.balance, textAlignment: 'PKTextAlignmentRight' }],
+      primaryFields: [{ key: 'status', value: 'closed_label', changeMessage: '%@' }],
+      auxiliaryFields: [{ key: 'card', label: 'card_label', value: state.cardDisplay }],
+      backFields: [{ key: 'closed', label: 'closed_label', value: 'closed_note' }],
     },
   };
 }

@@ -14,6 +14,8 @@ const LABEL_I18N: Partial<Record<LabelKey, string>> = {
   offer_label: 'wallet:labels.offer',
   offer_none: 'wallet:labels.offerNone',
   rules_label: 'wallet:labels.rules',
+  closed_label: 'wallet:labels.closed',
+  closed_note: 'wallet:labels.closedNote',
 };
 
 export interface PassStateInput {
@@ -22,6 +24,8 @@ export interface PassStateInput {
   balance: number;
   level: { id: string; name: Record<PassLanguage, string> };
   memberName: string;
+  /** The card's member erased their data. */
+  closed?: boolean;
   rulesUrl: string | undefined;
   offer: { text: string; at: Date } | null;
   /** The model folder and the admin's design (the default template's merged under the level's). */
@@ -79,7 +83,8 @@ export function buildPassState(input: PassStateInput): PassState {
     logoHash: d.logoPng ? createHash('sha256').update(d.logoPng).digest('hex') : null,
     strings: Object.fromEntries(PASS_LANGUAGES.map((l) => [l, stringsFor(l, input)])) as Record<PassLanguage, Record<string, string>>,
     cardDisplay: displayCardNumber(input.cardNumber),
-    memberName: input.memberName,
+    memberName: input.closed ? '' : input.memberName,
+    ...(input.closed ? { closed: true } : {}),
     balance: input.balance,
     levelId: input.level.id,
     rulesUrl: input.rulesUrl ?? null,

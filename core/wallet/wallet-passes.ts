@@ -63,6 +63,7 @@ export function createPassStore(deps: PassStoreDeps) {
       balance: view.balance,
       level: { id: view.level.id, name: view.level.name },
       memberName: member && member.status !== 'erased' ? member.name : '',
+      closed: member?.status === 'erased',
       rulesUrl: settings.rulesUrl,
       offer: doc.offer,
       model,

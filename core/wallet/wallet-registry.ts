@@ -16,11 +16,15 @@ export function createRegistry(deps: { models: WalletModels; clock: Clock; passT
   const idOf = (device: string, serial: string): string => `${device}|${serial}`;
 
   return {
-    /** true when the device was not registered for this pass yet (Apple: 201), false when it was (200). */
+    /**
+     * true when the device was not registered for this pass yet (Apple: 201), false when it was
+     * (200). Only this pass's registration changes: the request is authenticated by this pass's
+     * token, so it may not touch the device's other registrations (a stranger knowing a device
+     * id would otherwise redirect the pushes of its other passes). A device with a new push
+     * token registers each of its passes again, which updates each in turn.
+     */
     async register(device: string, serial: string, pushToken: string): Promise<boolean> {
       const now = deps.clock.now();
-      // A device has one push token; a new one (restored phone) replaces it on all its passes.
-      await Registrations.updateMany({ device, pushToken: { $ne: pushToken } }, { $set: { pushToken, updatedAt: now } });
       const doc: RegistrationDoc = {
         _id: idOf(device, serial),
         device,
@@ -36,6 +40,7 @@ export function createRegistry(deps: { models: WalletModels; clock: Clock; passT
         return true;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
+        await Registrations.updateOne({ _id: doc._id, pushToken: { $ne: pushToken } }, { $set: { pushToken, pushedHash: null, updatedAt: now } });
         return false;
       }
     },
@@ -54,8 +59,12 @@ export function createRegistry(deps: { models: WalletModels; clock: Clock; passT
       if (serials.length === 0) return null;
       const sinceMs = since !== undefined && /^\d{1,15}$/.test(since) ? Number(since) : null;
       const filter = sinceMs === null ? { _id: { $in: serials } } : { _id: { $in: serials }, updatedAt: { $gt: new Date(sinceMs - LIST_OVERLAP_MS) } };
-      const passes = await Passes.find({ ...filter, stateHash: { $ne: null } }, { _id: 1, updatedAt: 1 }).lean();
+      const passes = await Passes.find({ ...filter, stateHash: { $ne: null } }, { _id: 1, updatedAt: 1, closedAt: 1 }).lean();
       if (passes.length === 0) return null;
+      // A closed pass (its member erased their data) is listed once more, so the device fetches
+      // the pass that says so; this device's registration for it is not needed after that.
+      const closed = passes.filter((p) => p.closedAt).map((p) => idOf(device, p._id));
+      if (closed.length > 0) await Registrations.deleteMany({ _id: { $in: closed } });
       const latest = Math.max(...passes.map((p) => new Date(p.updatedAt).getTime()));
       return { serialNumbers: passes.map((p) => p._id).sort(), lastUpdated: String(latest) };
     },

@@ -22,6 +22,11 @@ export interface PassDoc {
   /** Set by bulk changes (offers, re-skins); the wallet worker refreshes dirty passes at a bounded rate. */
   dirty: boolean;
   dirtyAt: Date | null;
+  /**
+   * Set when the card's member erased their data: the pass now says the card is closed; each
+   * device's registration goes once the device has listed the change (or a few days later).
+   */
+  closedAt?: Date | null;
   createdAt: Date;
 }
 
@@ -69,6 +74,7 @@ const passSchema = new Schema<PassDoc>(
     offer: { type: Schema.Types.Mixed, default: null },
     dirty: { type: Boolean, default: false },
     dirtyAt: { type: Date, default: null },
+    closedAt: { type: Date, default: null },
     createdAt: { type: Date, required: true },
   },
   { collection: 'wallet_passes', versionKey: false },

@@ -23,6 +23,8 @@ export const LABEL_KEYS = [
   'offer_label',
   'offer_none',
   'rules_label',
+  'closed_label',
+  'closed_note',
 ] as const;
 export type LabelKey = (typeof LABEL_KEYS)[number];
 
@@ -80,6 +82,8 @@ export interface PassState {
   strings: Record<PassLanguage, Record<string, string>>;
   cardDisplay: string;
   memberName: string;
+  /** The member erased their data: the pass says the card is closed (voided, no barcode, no name). */
+  closed?: boolean;
   balance: number;
   levelId: string;
   rulesUrl: string | null;

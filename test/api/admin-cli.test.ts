@@ -7,7 +7,7 @@ import { createCore, type Core } from '../../core/core.js';
 import { freePort } from '../../infra/child.process.js';
 import type { Connection } from '../../infra/mongo.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
-import { serverUrls, testMongo, uniqueName } from '../helpers/env.js';
+import { serverUrls, TEST_PHONE_SECRET, testMongo, uniqueName } from '../helpers/env.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -58,7 +58,7 @@ describe('admin CLI', () => {
       // A port nothing listens on: no server answers, so the CLI connects itself.
       env = { MONGODB_URL: mongoUrl, MONGODB_DB: db, REDIS_URL: redisUrl, HOST: '127.0.0.1', PORT: String(await freePort()) };
       conn = await testMongo(db);
-      core = createCore({ conn });
+      core = createCore({ conn, phoneHashSecret: TEST_PHONE_SECRET });
     });
     afterAll(async () => {
       await conn.close();
@@ -79,6 +79,17 @@ describe('admin CLI', () => {
       expect(list.stdout).toContain(`${key.slice(0, 7)}…`);
       expect(list.stdout).not.toContain(key);
 
+      // A key rotated from the command line: the old one stops now; then every key revoked.
+      const rotated = await admin(['store:rotate-key', store!.id], env);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const key2 = keyIn(rotated.stdout);
+      expect(rotated.stdout).toMatch(/earlier keys stopped working now/);
+      expect(await core.stores.findByKey(key)).toBeNull();
+      expect((await core.stores.findByKey(key2))?.id).toBe(store!.id);
+      const revoked = await admin(['store:revoke-keys', store!.id], env);
+      expect(revoked.stdout).toMatch(/Revoked 1 key/);
+      expect(await core.stores.findByKey(key2)).toBeNull();
+
       const member = await admin(['member:create', '+79261234567', 'Ivan', 'Petrov'], env);
       expect(member.code, member.stderr).toBe(0);
       expect(member.stdout).toMatch(/Member created .*card 70\d{12}, balance 1000 points/);
@@ -90,6 +101,15 @@ describe('admin CLI', () => {
       const bad = await admin(['member:create', '123', 'Nobody'], env);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/phone_invalid/);
+
+      // A member who asked in person to delete their data (no chat to press the button in).
+      const erased = await admin(['member:erase', '8 926 123-45-67'], env);
+      expect(erased.code, erased.stderr).toBe(0);
+      expect(erased.stdout).toMatch(/erased; card 70\d{12} is blocked/);
+      expect(await core.members.findByPhone('+79261234567')).toBeNull();
+      expect(await core.members.byId(found!._id.toString())).toMatchObject({ status: 'erased', name: '—' });
+      expect((await admin(['member:erase', 'card', found!.cardNumber!], env)).code).toBe(0);
+      expect((await admin(['member:erase', '+79260000000'], env)).stderr).toMatch(/member_not_found/);
     }, 90_000);
   });
 

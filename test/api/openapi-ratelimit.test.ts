@@ -72,7 +72,8 @@ describe('look-up rate limit', () => {
     t = await startTestApi({ redis, lookupRateLimit: { max: 3, timeWindowMs: 60_000, nameSpace } });
     keys = [];
     for (const name of ['A', 'B']) keys.push((await t.call('POST', '/api/v1/admin/stores', { token: t.adminToken, body: { name } })).json().key);
-    card = (await t.call('POST', '/api/v1/members', { token: keys[0], body: { phone: '+79161112233', name: 'R', consent: true } })).json().cardNumber;
+    // Enrolled by the admin, so no store's budget is used yet.
+    card = (await t.call('POST', '/api/v1/admin/members', { token: t.adminToken, body: { phone: '+79161112233', name: 'R', consent: true } })).json().cardNumber;
   });
   afterAll(async () => {
     await t.close();
@@ -89,9 +90,16 @@ describe('look-up rate limit', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await t.call('GET', `/api/v1/cards/${card}/history`, { token: a })).statusCode).toBe(429);
 
-    // Another store's key has its own budget; purchases and quotes are not look-ups.
+    // Quotes and enrolments tell what a card or phone holds too: they share the budget.
+    const quote = await t.call('POST', '/api/v1/purchases/quote', { token: a, body: { phone: '+79161112233', total: 100 } });
+    expect(quote.statusCode).toBe(429);
+    expect(quote.json().error.code).toBe('rate_limited');
+    const enrol = await t.call('POST', '/api/v1/members', { token: a, body: { phone: '+79161112233', name: 'R', consent: true } });
+    expect(enrol.statusCode).toBe(429);
+    // Another store's key has its own budget; purchases are not look-ups.
     expect((await t.call('GET', `/api/v1/cards/${card}`, { token: b })).statusCode).toBe(200);
-    expect((await t.call('POST', '/api/v1/purchases/quote', { token: a, body: { cardNumber: card, total: 100 } })).statusCode).toBe(200);
+    expect((await t.call('POST', '/api/v1/purchases/quote', { token: b, body: { cardNumber: card, total: 100 } })).statusCode).toBe(200);
+    expect((await t.call('POST', '/api/v1/purchases', { token: a, body: { receiptId: 'rl-1', cardNumber: card, total: 100 } })).statusCode).toBe(201);
     // A wrong key is refused before it can use anyone's budget.
     expect((await t.call('GET', `/api/v1/cards/${card}`, { token: 'sk_wrong' })).statusCode).toBe(401);
 

@@ -65,6 +65,40 @@ describe('till API', () => {
       expectError(await t.call('POST', '/api/v1/purchases', { body: { receiptId: 'x', cardNumber, total: 100 } }), 401, 'unauthorized');
     });
 
+    it('store keys rotate (the old one stops now, or after a grace period) and are revoked at once', async () => {
+      const store = await createStore('Rotating shop');
+      const { cardNumber } = await enrol();
+      const lookUp = (token: string) => t.call('GET', `/api/v1/cards/${cardNumber}`, { token });
+      expect((await lookUp(store.key)).statusCode).toBe(200);
+
+      // A till's key leaked: the admin revokes every key of the store; nothing works until a rotation.
+      const revoked = await t.call('DELETE', `/api/v1/admin/stores/${store.id}/keys`, { token: t.adminToken });
+      expect(revoked.json()).toEqual({ storeId: store.id, revoked: 1 });
+      expectError(await lookUp(store.key), 401, 'unauthorized');
+      const rotated = await t.call('POST', `/api/v1/admin/stores/${store.id}/keys`, { token: t.adminToken, body: {} });
+      expect(rotated.statusCode).toBe(201);
+      const k2 = rotated.json().key as string;
+      expect(rotated.json()).toMatchObject({ storeId: store.id, keyHint: k2.slice(0, 7), previousValidUntil: null });
+      expect((await lookUp(k2)).statusCode).toBe(200);
+      expectError(await lookUp(store.key), 401, 'unauthorized');
+
+      // A planned rotation: the old key keeps working for the grace period, next to the new one.
+      const planned = await t.call('POST', `/api/v1/admin/stores/${store.id}/keys`, { token: t.adminToken, body: { graceMinutes: 60 } });
+      const k3 = planned.json().key as string;
+      expect(new Date(planned.json().previousValidUntil as string).getTime()).toBeGreaterThan(Date.now() + 59 * 60_000);
+      expect((await lookUp(k2)).statusCode).toBe(200);
+      expect((await lookUp(k3)).statusCode).toBe(200);
+      const list = (await t.call('GET', '/api/v1/admin/stores', { token: t.adminToken })).json().items as { id: string; keyHint: string }[];
+      expect(list.find((s2) => s2.id === store.id)?.keyHint).toBe(k3.slice(0, 7));
+      // The raw keys are stored nowhere.
+      for (const k of [store.key, k2, k3]) expect(JSON.stringify(await t.conn.collection('store_keys').find({}).toArray())).not.toContain(k);
+
+      expectError(await t.call('POST', '/api/v1/admin/stores/000000000000000000000000/keys', { token: t.adminToken, body: {} }), 404, 'store_not_found');
+      expectError(await t.call('POST', `/api/v1/admin/stores/${store.id}/keys`, { token: t.adminToken, body: { graceMinutes: 100_000 } }), 400, 'validation_failed');
+      // Only the admin token rotates keys, never a store key.
+      expectError(await t.call('POST', `/api/v1/admin/stores/${store.id}/keys`, { token: k3, body: {} }), 401, 'unauthorized');
+    });
+
     it('an unknown route is a JSON 404 not_found', async () => {
       expectError(await t.call('GET', '/api/v1/nope', { token: key }), 404, 'not_found');
     });
@@ -77,6 +111,9 @@ describe('till API', () => {
       expect(first.statusCode).toBe(201);
       expect(first.json()).toMatchObject({ balance: WELCOME, created: true });
       expect(first.json().cardNumber).toMatch(/^AB\d{12}$/);
+      // The till showed no consent text: what is recorded is that the cashier took consent, at the till, for which version.
+      const member = await t.core.members.byId(first.json().memberId as string);
+      expect(member?.consent).toMatchObject({ version: (await t.core.settings.current()).consentTextVersion, channel: 'till', by: 'cashier' });
       // Typed the Russian way: the same person.
       const national = `8 ${phone.slice(2, 5)} ${phone.slice(5, 8)}-${phone.slice(8, 10)}-${phone.slice(10)}`;
       const again = await t.call('POST', '/api/v1/members', { token: otherKey, body: { phone: national, name: 'Someone', consent: true } });
@@ -268,6 +305,9 @@ describe('till API', () => {
         { items: 'none' },
         { unknownField: 1 },
         { cardNumber: 12345 },
+        // More than 1 000 000 ₽: a total in the wrong unit, or a till minting points.
+        { total: 100_000_001 },
+        { total: Number.MAX_SAFE_INTEGER },
       ]) {
         const res = await t.call('POST', url, { token: key, body: { ...base, ...bad } });
         expect({ bad, status: res.statusCode, code: res.json().error?.code }).toEqual({ bad, status: 400, code: 'validation_failed' });

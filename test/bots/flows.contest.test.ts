@@ -7,7 +7,8 @@ import { flowsEnv, inlineButtons, join, keyboardOf, sender, textOf, type FlowsEn
 const ENTRY_ID = /Ваш номер участия: <code>([0-9a-f]{32})<\/code>/;
 const REFUSED = {
   malformed: 'Номер карты указан с ошибкой',
-  unknown: 'Карта с таким номером не найдена',
+  notYours: 'Участвовать можно только со своей картой',
+  notMember: 'Участвовать могут участники бонусной программы',
   already: 'Вы уже участвуете в этом розыгрыше',
   notOpen: 'Этот розыгрыш сейчас не принимает участников',
   taken: 'С этой картой в розыгрыше уже участвует другой аккаунт',
@@ -28,6 +29,12 @@ describe('flows: contests', () => {
   };
   /** A member's card number (a member at the till: not linked to any chat). */
   const card = async (): Promise<string> => (await newMember(env.t.core)).card._id;
+  /** A member who joined in this chat, and their card. */
+  const memberIn = async (channel: Sender['channel'] = 'telegram', lang = 'ru'): Promise<{ who: Sender; number: string }> => {
+    const who = sender(channel, lang);
+    await join(env.flows, who, testPhone(), 'Участник');
+    return { who, number: (await env.t.core.members.findByIdentity(`${channel}:${who.userId}`))!.cardNumber! };
+  };
   /** A well-formed number (Luhn ok) of no card. */
   const unknownCard = (real: string): string => {
     const i = real.length - 3;
@@ -38,28 +45,42 @@ describe('flows: contests', () => {
   const start = (who: Sender, payload?: string) => env.flows.handle(who, { kind: 'start', payload });
   const entryIds = async (id: string): Promise<string[]> => (await env.t.core.contests.publicEntries(id)).entries.map((e) => e.id);
 
-  it('a non-member enters through the contest_<id> link with a valid card: the entry is recorded and the reply has its id', async () => {
+  it('a member enters with their own card through the contest_<id> link; a non-member is told to join first', async () => {
     const id = await contest();
-    const number = await card();
-    const who = sender('telegram', 'ru');
+    const { who, number } = await memberIn();
 
     const ask = await start(who, `contest_${id}`);
     expect(textOf(ask)).toContain('<b>Сертификат на 3 000 ₽</b>');
     expect(textOf(ask)).toContain('Три приза &lt;для всех&gt;');
     expect(textOf(ask)).toContain('напишите номер вашей карты лояльности');
-    expect(keyboardOf(ask)).toEqual({ kind: 'remove' });
-    expect(await env.t.core.members.findByIdentity(`telegram:${who.userId}`)).toBeNull();
 
     const done = await say(who, number.replace(/(\d{4})/g, '$1 '));
     const entryId = ENTRY_ID.exec(textOf(done))?.[1];
     expect(entryId).toBeDefined();
     expect(textOf(done)).toContain('Готово! Вы участвуете в розыгрыше «Сертификат на 3 000 ₽»');
     expect(await entryIds(id)).toEqual([entryId]);
-    // The step is over: the next message is the join's again, not a card number.
-    expect(textOf(await say(who, number))).toContain('Здравствуйте');
+
+    // Not a member: nothing to type a number for.
+    const stranger = sender('telegram', 'ru');
+    const told = await start(stranger, `contest_${id}`);
+    expect(textOf(told)).toContain(REFUSED.notMember);
+    expect(textOf(await say(stranger, await card()))).toContain('Здравствуйте');
+    expect(await entryIds(id)).toEqual([entryId]);
   });
 
-  it('works from VK too, and for a member (who keeps the menu)', async () => {
+  it("someone else's card is refused, and its holder still enters with it (the card is not taken)", async () => {
+    const id = await contest();
+    const holder = await memberIn();
+    const thief = await memberIn('vk');
+    await start(thief.who, `contest_${id}`);
+    const refused = await say(thief.who, holder.number);
+    expect(textOf(refused)).toContain(REFUSED.notYours);
+    expect(await entryIds(id)).toEqual([]);
+    await start(holder.who, `contest_${id}`);
+    expect(textOf(await say(holder.who, holder.number))).toMatch(ENTRY_ID);
+  });
+
+  it('works from VK too, and the member keeps the menu', async () => {
     const id = await contest();
     const who = sender('vk', 'en');
     await join(env.flows, who, testPhone(), 'Tom');
@@ -71,10 +92,9 @@ describe('flows: contests', () => {
     expect((await env.t.core.contests.publicEntries(id)).entries).toHaveLength(1);
   });
 
-  it('a wrong number keeps the step: malformed, then unknown, then the right one enters', async () => {
+  it('a wrong number keeps the step: malformed, then someone else\'s or none, then their own one enters', async () => {
     const id = await contest();
-    const number = await card();
-    const who = sender('telegram', 'ru');
+    const { who, number } = await memberIn();
     await start(who, `contest_${id}`);
 
     const malformed = await say(who, '1234 5678');
@@ -82,19 +102,20 @@ describe('flows: contests', () => {
     expect(textOf(malformed)).toContain('/cancel');
     const luhn = await say(who, `${number.slice(0, -1)}${(Number(number.slice(-1)) + 1) % 10}`);
     expect(textOf(luhn)).toContain(REFUSED.malformed);
+    // A number of no card and a card of someone else's: one answer, so it tells nothing about the number.
     const unknown = await say(who, unknownCard(number));
-    expect(textOf(unknown)).toContain(REFUSED.unknown);
-    expect(textOf(unknown)).not.toContain(REFUSED.malformed);
+    const others = await say(who, await card());
+    expect(textOf(unknown)).toContain(REFUSED.notYours);
+    expect(textOf(others)).toBe(textOf(unknown));
 
     const done = await say(who, number);
     expect(textOf(done)).toMatch(ENTRY_ID);
     expect(await entryIds(id)).toHaveLength(1);
   });
 
-  it('already entered, card taken by another account, not open: each its own text', async () => {
+  it('already entered, card taken by another account of the member, not open: each its own text', async () => {
     const id = await contest();
-    const number = await card();
-    const first = sender('telegram', 'ru');
+    const { who: first, number } = await memberIn();
     await start(first, `contest_${id}`);
     expect(textOf(await say(first, number))).toMatch(ENTRY_ID);
 
@@ -102,25 +123,25 @@ describe('flows: contests', () => {
     await start(first, `contest_${id}`);
     const again = await say(first, number);
     expect(textOf(again)).toContain(REFUSED.already);
-    expect(textOf(await say(first, number))).toContain('Здравствуйте');
+    expect(textOf(await say(first, number))).toContain('Не совсем понял вас');
 
-    // Another account with the same card: taken; it may still try its own card.
-    const second = sender('telegram', 'ru');
+    // The member's VK account with the same card: taken (one card, one entry).
+    const second = sender('vk', 'ru');
+    const member = (await env.t.core.members.findByIdentity(`telegram:${first.userId}`))!;
+    await env.t.core.members.linkIdentity(String(member._id), `vk:${second.userId}`);
     await start(second, `contest_${id}`);
-    const taken = await say(second, number);
-    expect(textOf(taken)).toContain(REFUSED.taken);
-    expect(textOf(await say(second, await card()))).toMatch(ENTRY_ID);
-    expect(await entryIds(id)).toHaveLength(2);
+    expect(textOf(await say(second, number))).toContain(REFUSED.taken);
+    expect(await entryIds(id)).toHaveLength(1);
 
     // Not open yet: said at once, no step.
     const later = await contest('Весенний', { opensAt: new Date('2026-03-10T00:00:00Z') });
-    const third = sender('telegram', 'ru');
-    expect(textOf(await start(third, `contest_${later}`))).toContain(REFUSED.notOpen);
+    expect(textOf(await start(first, `contest_${later}`))).toContain(REFUSED.notOpen);
     // Closed while someone is typing their number: refused when the number comes.
     const closing = await contest('Закрывается');
+    const { who: third, number: thirds } = await memberIn();
     await start(third, `contest_${closing}`);
-    await env.t.core.contests.close(closing);
-    expect(textOf(await say(third, number))).toContain(REFUSED.notOpen);
+    await env.t.core.contests.close(closing, 'Тест');
+    expect(textOf(await say(third, thirds))).toContain(REFUSED.notOpen);
     expect(await entryIds(closing)).toEqual([]);
     // Unknown contest.
     expect(textOf(await start(third, 'contest_0123456789abcdef01234567'))).toContain('Такой розыгрыш не найден');
@@ -184,24 +205,28 @@ describe('flows: contests', () => {
     expect(record).toMatchObject({ title: 'Сертификат <3000>', description: 'Пишите номер карты', prizes: 2, closesAt: '2026-03-20T23:59:59.999Z', status: 'open' });
 
     for (const n of [1, 2, 3]) {
-      const who = sender(n === 2 ? 'vk' : 'telegram', 'ru');
+      const { who, number } = await memberIn(n === 2 ? 'vk' : 'telegram');
       await start(who, `contest_${id}`);
-      expect(textOf(await say(who, await card()))).toMatch(ENTRY_ID);
+      expect(textOf(await say(who, number))).toMatch(ENTRY_ID);
     }
 
+    // Open: it closes by itself at its published time; no Close or Draw button, only the early-close command.
     const list = await say(admin, '/contests');
     const mine = list.find((r) => r.text.includes(id!))!;
     expect(mine.text).toContain('3 участника');
     expect(mine.text).toContain('идёт приём заявок');
-    const buttons = mine.keyboard?.kind === 'inline' ? mine.keyboard.rows.flat() : [];
-    expect(buttons.map((b) => [b.action, b.arg])).toEqual([
-      ['contest_close', id],
-      ['contest_draw', id],
-    ]);
+    expect(mine.text).toContain(`/contest_close ${id}`);
+    expect(mine.keyboard?.kind).toBe('menu');
+    expect(textOf(await env.flows.handle(admin, { kind: 'action', action: 'contest_draw', arg: id }))).toContain('разыграть его можно после закрытия');
+    expect(textOf(await env.flows.handle(admin, { kind: 'action', action: 'contest_close', arg: id }))).toContain('Формат: /contest_close');
+    expect(textOf(await say(admin, `/contest_close ${id}`))).toContain('Формат: /contest_close');
+    expect((await env.t.core.contests.publicRecord(id!)).status).toBe('open');
 
-    const closed = await env.flows.handle(admin, { kind: 'action', action: 'contest_close', arg: id });
+    const closed = await say(admin, `/contest_close ${id} Приз <закончился>`);
     const sealed = await env.t.core.contests.publicRecord(id!);
+    expect(sealed.closeReason).toBe('Приз <закончился>');
     expect(textOf(closed)).toContain('Приём заявок в розыгрыш «Сертификат &lt;3000&gt;» закрыт');
+    expect(textOf(closed)).toContain('Причина досрочного закрытия (опубликована): Приз &lt;закончился&gt;');
     expect(textOf(closed)).toContain(sealed.entriesDigest!);
     expect(inlineButtons(closed).map((b) => b.action)).toEqual(['contest_draw']);
 

@@ -94,7 +94,7 @@ describe('flows: the member menu', () => {
     expect(text).toContain(`https://t.me/shop_bot?start=ref_${m.referralCode}`);
     expect(text).toContain(`https://vk.me/shop?ref=${m.referralCode}`);
     expect(text).toContain('<b>0 друзей</b>');
-    await join(env.flows, sender('console'), testPhone(), 'Друг', `ref_${m.referralCode}`);
+    await join(env.flows, sender('telegram'), testPhone(), 'Друг', `ref_${m.referralCode}`);
     text = textOf(await env.flows.handle(who, { kind: 'action', action: 'invite' }));
     expect(text).toContain('<b>1 друг</b>');
     expect(text).toContain(`Получено за приглашения: <b>${ruNumber(3000)} баллов</b>`);

@@ -249,6 +249,76 @@ describe('Telegram bot end to end (polling)', () => {
     expect(errorsLogged()).toEqual([]);
   });
 
+  it('erasing one\'s data and joining again by the same link mints nothing; the monthly referral cap counts phones, not members', async () => {
+    const s = await t.core.settings.current();
+    await t.core.settings.update({ referral: { ...s.referral, monthlyCap: 1 } });
+    try {
+      await withBot(async () => {
+        const host = fake.user(2301, { firstName: 'Хозяйка', languageCode: 'ru' });
+        const hostCard = await joinRu(host, testPhone(), 'Хозяйка');
+        const code = (await t.core.members.findByIdentity('telegram:2301'))!.referralCode;
+
+        const friend = fake.user(2302, { firstName: 'Друг', languageCode: 'ru' });
+        const phone = testPhone();
+        const first = await joinRu(friend, phone, 'Друг', `ref_${code}`);
+        expect((await t.core.cards.byNumber(first))?.balance).toBe(4000);
+        expect((await t.core.cards.byNumber(hostCard))?.balance).toBe(4000);
+
+        // "Delete my data", then the same link and the same phone again.
+        friend.sendText('⚙️ Настройки');
+        await friend.waitForText('Настройки');
+        friend.pressButtonWithText('🗑 Удалить мои данные');
+        await friend.waitForText('Удалить ваши данные?');
+        friend.pressButtonWithText('Да, удалить');
+        await friend.waitForText('Ваши данные удалены');
+        const second = await joinRu(friend, phone, 'Друг', `ref_${code}`);
+        expect(second).not.toBe(first);
+        const welcome = friend.inbox().filter((m) => /Добро пожаловать/.test(m.text ?? '')).at(-1)!;
+        expect(welcome.text).not.toMatch(/Приветственный бонус: \+|Бонус за приглашение/);
+        expect((await t.core.cards.byNumber(second))?.balance).toBe(0);
+        expect((await t.core.cards.byNumber(hostCard))?.balance).toBe(4000);
+
+        // The cap of one invitation this month was used by that phone, whatever became of its member.
+        const other = fake.user(2303, { firstName: 'Ещё', languageCode: 'ru' });
+        const third = await joinRu(other, testPhone(), 'Ещё', `ref_${code}`);
+        expect((await t.core.cards.byNumber(third))?.balance).toBe(1000);
+        expect((await t.core.cards.byNumber(hostCard))?.balance).toBe(4000);
+        // The ledger holds exactly one welcome bonus for the friend's phone and two referral bonuses.
+        expect(await t.conn.collection('ledger_entries').countDocuments({ card: { $in: [first, second] }, type: 'welcome' })).toBe(1);
+        expect(await t.conn.collection('ledger_entries').countDocuments({ card: { $in: [first, second, hostCard] }, type: 'referral' })).toBe(2);
+      });
+    } finally {
+      await t.core.settings.update({ referral: s.referral });
+    }
+  });
+
+  it('a new consent text asks an existing member again on their next visit, before anything else', async () => {
+    const s = await t.core.settings.current();
+    try {
+      await withBot(async () => {
+        const vera = fake.user(2311, { firstName: 'Вера', languageCode: 'ru' });
+        await joinRu(vera, testPhone(), 'Вера');
+        expect((await t.core.members.findByIdentity('telegram:2311'))?.consent).toMatchObject({ version: s.consentTextVersion, channel: 'telegram', by: 'member' });
+        await t.core.settings.update({ consentTextVersion: '2026-07' });
+
+        vera.sendText('💰 Баланс');
+        const asked = await vera.waitForText('мы обновили текст согласия');
+        expect(asked.text).toContain('Редакция текста согласия: 2026-07');
+        expect(vera.lastInlineButtons()).toEqual([['✅ Даю согласие', '🗑 Удалить мои данные']]);
+        // Nothing else until then.
+        vera.sendText('📜 История');
+        await vera.waitForText('мы обновили текст согласия');
+        vera.pressButtonWithText('✅ Даю согласие');
+        await vera.waitForText('Согласие с новой редакцией сохранено');
+        expect((await t.core.members.findByIdentity('telegram:2311'))?.consent).toMatchObject({ version: '2026-07', channel: 'telegram', by: 'member' });
+        vera.sendText('💰 Баланс');
+        await vera.waitForText(/На карте: 1\s000 баллов/);
+      });
+    } finally {
+      await t.core.settings.update({ consentTextVersion: s.consentTextVersion });
+    }
+  });
+
   it('a till purchase gives exactly one notification with the right plural, even when the event is relayed twice', async () => {
     const queues = testQueues();
     const queue: Queue<DomainEvent> = queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE);

@@ -12,7 +12,8 @@ import { contestModels } from '../../core/contests/contest.model.js';
 import { createI18n, type I18n } from '../../core/i18n/i18n.js';
 import type { TwitchTokenRepository } from '../../core/twitch/twitch-token.repository.js';
 import { startFakeHelix, type FakeHelix } from '../fakes/helix.fake.js';
-import { newMember, testCore, type TestCore } from '../helpers/core.js';
+import { createFlows } from '../../bots/flows/flows.service.js';
+import { newMember, testCore, testPhone, type TestCore } from '../helpers/core.js';
 import { testQueues } from '../helpers/env.js';
 
 interface Line {
@@ -61,6 +62,14 @@ async function rewardOf(g: TwitchGiveaway, contestId: string): Promise<string> {
 let viewer = 5000;
 const nextViewer = (): string => String(++viewer);
 
+/** A member whose Twitch account is linked (as after a code from /twitch): enters with the card number. */
+async function viewerWithCard(): Promise<{ userId: string; card: string }> {
+  const { member, card } = await newMember(t.core);
+  const userId = nextViewer();
+  await t.core.members.linkIdentity(String(member._id), `twitch:${userId}`);
+  return { userId, card: card._id };
+}
+
 beforeAll(async () => {
   fake = await startFakeHelix();
   // twurple's own mock switch: Helix → http://localhost:<port>/mock/…, OAuth → …/auth/….
@@ -103,7 +112,8 @@ describe('twitch giveaway', () => {
     expect(r?.cost).toBe(10);
     expect(r?.title.length).toBeLessThanOrEqual(45);
     expect(r?.title).toMatch(/^Розыгрыш: Розыгрыш пылесоса/);
-    expect(r?.prompt).toContain('номер вашей карты');
+    expect(r?.prompt).toContain('Номер вашей карты лояльности');
+    expect(r?.prompt).toContain('/twitch');
     expect(fake.calls.filter((c) => c.method === 'POST' && c.route === 'rewards' && c.status === 200)).toHaveLength(fake.rewards().length);
   });
 
@@ -111,8 +121,7 @@ describe('twitch giveaway', () => {
     const g = await giveaway();
     const id = await contest('Valid number');
     const rewardId = await rewardOf(g, id);
-    const card = (await newMember(t.core)).card._id;
-    const userId = nextViewer();
+    const { userId, card } = await viewerWithCard();
     const red = fake.redeem(rewardId, { userId, userInput: ` ${card} ` });
     await g.pollOnce();
     expect(fake.redemptions(rewardId).find((d) => d.id === red.id)?.status).toBe('FULFILLED');
@@ -127,10 +136,10 @@ describe('twitch giveaway', () => {
     const g = await giveaway();
     const id = await contest('Bad number');
     const rewardId = await rewardOf(g, id);
-    const card = (await newMember(t.core)).card._id;
+    const { userId, card } = await viewerWithCard();
     const last = Number(card.slice(-1));
     const wrong = `${card.slice(0, -1)}${(last + 1) % 10}`;
-    const red = fake.redeem(rewardId, { userId: nextViewer(), userInput: wrong });
+    const red = fake.redeem(rewardId, { userId, userInput: wrong });
     await g.pollOnce();
     expect(fake.redemptions(rewardId).find((d) => d.id === red.id)?.status).toBe('CANCELED');
     const line = lines.find((l) => l.obj.redemptionId === red.id);
@@ -140,22 +149,58 @@ describe('twitch giveaway', () => {
     expect(await contestModels(t.conn).Entries.countDocuments({ contestId: id })).toBe(0);
   });
 
-  it('an unknown card is CANCELED with reason card_not_found; a second redemption of an entered viewer too', async () => {
+  it("an account linked to nobody, or someone else's card, is CANCELED (contest_not_eligible); a second redemption of an entered viewer too", async () => {
     const g = await giveaway();
     const id = await contest('Unknown card');
     const rewardId = await rewardOf(g, id);
-    const unknown = fake.redeem(rewardId, { userId: nextViewer(), userInput: generateCardNumber('70') });
-    const userId = nextViewer();
-    const card = (await newMember(t.core)).card._id;
+    const { userId, card } = await viewerWithCard();
+    const nobody = fake.redeem(rewardId, { userId: nextViewer(), userInput: card });
+    const thief = await viewerWithCard();
+    const stolen = fake.redeem(rewardId, { userId: thief.userId, userInput: card });
+    const unknown = fake.redeem(rewardId, { userId: thief.userId, userInput: generateCardNumber('70') });
     const first = fake.redeem(rewardId, { userId, userInput: card });
     const again = fake.redeem(rewardId, { userId, userInput: card });
     await g.pollOnce();
     const status = (rid: string) => fake.redemptions(rewardId).find((d) => d.id === rid)?.status;
-    expect(status(unknown.id)).toBe('CANCELED');
-    expect(lines.find((l) => l.obj.redemptionId === unknown.id)?.obj.reason).toBe('card_not_found');
+    for (const refused of [nobody, stolen, unknown]) {
+      expect(status(refused.id)).toBe('CANCELED');
+      expect(lines.find((l) => l.obj.redemptionId === refused.id)?.obj.reason).toBe('contest_not_eligible');
+    }
     expect(status(first.id)).toBe('FULFILLED');
     expect(status(again.id)).toBe('CANCELED');
     expect(lines.find((l) => l.obj.redemptionId === again.id)?.obj.reason).toBe('contest_already_entered');
+  });
+
+  it('a viewer links their Twitch account with the code /twitch gave them in the bot, then enters with the card number', async () => {
+    const g = await giveaway();
+    const rewardId = await rewardOf(g, await contest('Linked by code'));
+    const flows = createFlows({ core: t.core, i18n, links: {} });
+    const chat = { channel: 'telegram' as const, userId: nextViewer(), languageCode: 'ru' };
+    await flows.handle(chat, { kind: 'start' });
+    await flows.handle(chat, { kind: 'contact', phone: testPhone(), own: true });
+    await flows.handle(chat, { kind: 'text', text: 'Зритель' });
+    await flows.handle(chat, { kind: 'action', action: 'consent', arg: 'yes' });
+    const codeReply = (await flows.handle(chat, { kind: 'text', text: '/twitch' })).map((r) => r.text).join('\n');
+    const code = /<code>(TW-[A-Z2-9]{4}-[A-Z2-9]{4})<\/code>/.exec(codeReply)?.[1];
+    expect(code).toBeDefined();
+    const member = (await t.core.members.findByIdentity(`telegram:${chat.userId}`))!;
+
+    const twitchUser = nextViewer();
+    const byCode = fake.redeem(rewardId, { userId: twitchUser, userInput: code! });
+    await g.pollOnce();
+    expect(fake.redemptions(rewardId).find((d) => d.id === byCode.id)?.status).toBe('FULFILLED');
+    expect(String((await t.core.members.findByIdentity(`twitch:${twitchUser}`))?._id)).toBe(String(member._id));
+    const entry = await contestModels(t.conn).Entries.findOne({ account: `twitch:${twitchUser}` }).lean();
+    expect(entry?.card).toBe(member.cardNumber);
+    expect(JSON.stringify(lines)).not.toContain(code!.slice(3));
+
+    // From now on the card number does; the spent code links nobody else.
+    const next = await rewardOf(g, await contest('Second giveaway'));
+    const byNumber = fake.redeem(next, { userId: twitchUser, userInput: member.cardNumber! });
+    const reused = fake.redeem(next, { userId: nextViewer(), userInput: code! });
+    await g.pollOnce();
+    expect(fake.redemptions(next).find((d) => d.id === byNumber.id)?.status).toBe('FULFILLED');
+    expect(fake.redemptions(next).find((d) => d.id === reused.id)?.status).toBe('CANCELED');
   });
 
   it('pages through many unfulfilled redemptions (more than one Helix page of 50)', async () => {
@@ -172,8 +217,8 @@ describe('twitch giveaway', () => {
     const g1 = await giveaway();
     const id = await contest('Restart');
     const rewardId = await rewardOf(g1, id);
-    const card = (await newMember(t.core)).card._id;
-    const red = fake.redeem(rewardId, { userId: nextViewer(), userInput: card });
+    const { userId, card } = await viewerWithCard();
+    const red = fake.redeem(rewardId, { userId, userInput: card });
     // twurple retries a 5xx three times: four failures make the PATCH fail for the poller.
     fake.failNext('PATCH redemptions', 4, 500);
     await g1.pollOnce();
@@ -198,8 +243,8 @@ describe('twitch giveaway', () => {
     const [g1, g2] = [await giveaway(), await giveaway()];
     const id = await contest('Concurrent');
     const rewardId = await rewardOf(g1, id);
-    const card = (await newMember(t.core)).card._id;
-    const red = fake.redeem(rewardId, { userId: nextViewer(), userInput: card });
+    const { userId, card } = await viewerWithCard();
+    const red = fake.redeem(rewardId, { userId, userInput: card });
     await Promise.all([g1.pollOnce(), g2.pollOnce()]);
     await g1.pollOnce();
     expect(fake.redemptions(rewardId).find((d) => d.id === red.id)?.status).toBe('FULFILLED');
@@ -224,9 +269,9 @@ describe('twitch giveaway', () => {
     const g = await giveaway();
     const id = await contest('Closing');
     const rewardId = await rewardOf(g, id);
-    const card = (await newMember(t.core)).card._id;
-    await t.core.contests.close(id);
-    const late = fake.redeem(rewardId, { userId: nextViewer(), userInput: card });
+    const { userId, card } = await viewerWithCard();
+    await t.core.contests.close(id, 'Стрим закончился раньше');
+    const late = fake.redeem(rewardId, { userId, userInput: card });
     await g.pollOnce();
     expect(fake.redemptions(rewardId).find((d) => d.id === late.id)?.status).toBe('CANCELED');
     expect(lines.find((l) => l.obj.redemptionId === late.id)?.obj.reason).toBe('contest_not_open');
@@ -242,7 +287,8 @@ describe('twitch giveaway', () => {
     try {
       await expect.poll(async () => (await twitchModels(t.conn).Rewards.findById(id).lean())?.rewardId, { timeout: 5000 }).toBeTruthy();
       const rewardId = (await twitchModels(t.conn).Rewards.findById(id).lean())?.rewardId ?? '';
-      const red = fake.redeem(rewardId, { userId: nextViewer(), userInput: (await newMember(t.core)).card._id });
+      const v = await viewerWithCard();
+      const red = fake.redeem(rewardId, { userId: v.userId, userInput: v.card });
       await expect.poll(() => fake.redemptions(rewardId).find((d) => d.id === red.id)?.status, { timeout: 5000 }).toBe('FULFILLED');
     } finally {
       await poll.close();

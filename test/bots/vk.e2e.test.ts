@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { VK_CALLBACK_PATH } from '../../api/routes/vk-callback.routes.js';
 import { createFlows, type FlowsService } from '../../bots/flows/flows.service.js';
-import { createTelegramApi } from '../../bots/telegram/telegram.bot.js';
+import { createTelegramApi, createTelegramBot } from '../../bots/telegram/telegram.bot.js';
 import { telegramSender } from '../../bots/telegram/telegram.render.js';
+import { startTelegram } from '../../bots/telegram/telegram.runner.js';
 import { createVk, createVkBot, fetchCommunity, redisUpdateGuard, type EnabledVkConfig, type VkBot } from '../../bots/vk/vk.bot.js';
 import { randomIdFor, vkSender } from '../../bots/vk/vk.render.js';
 import { DOMAIN_EVENTS_QUEUE, type DomainEvent } from '../../core/events/event.types.js';
@@ -17,7 +18,7 @@ import type { Redis } from '../../infra/redis.js';
 import { startNotifyWorker } from '../../workers/notifications/notify.worker.js';
 import { startOutboxRelay } from '../../workers/outbox/outbox-relay.worker.js';
 import { createQueueEventSink } from '../../infra/event-sink.js';
-import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.fake.js';
+import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram.fake.js';
 import { startFakeVk, type FakeVk, type FakeVkUser } from '../fakes/vk.fake.js';
 import { testCore, testPhone, type TestCore } from '../helpers/core.js';
 import { testQueues, testRedis, uniqueName } from '../helpers/env.js';
@@ -27,7 +28,9 @@ import { testQueues, testRedis, uniqueName } from '../helpers/env.js';
  * POST /vk/callback of the real fastify app (a real listen), the real vk-io client answers
  * through the fake's API, the real flows run on FerretDB, the update guard and the
  * notifications (outbox relay → BullMQ → notify worker) on real Redis; the code that proves a
- * phone is delivered to the fake Telegram. Nothing of ours is mocked.
+ * phone is delivered to the fake Telegram, where the real Telegram bot also runs (its contact
+ * button proves a number), and the till's HTTP API is served by the same app. Nothing of ours
+ * is mocked.
  */
 
 const SECRET = 'CallbackSecret0123456789';
@@ -45,6 +48,8 @@ let bot: VkBot;
 let app: FastifyInstance;
 let prefix: string;
 let stopWorkers: () => Promise<void>;
+let storeKey: string;
+let adminToken: string;
 const logLines: { level: number; msg: string }[] = [];
 let logger: Logger;
 
@@ -71,8 +76,21 @@ beforeAll(async () => {
   flows = createFlows({ core: t.core, i18n, links: { telegramBot: tg.botUsername, vkCommunity: community.screenName } });
   bot = createVkBot({ config: config(), vk, flows, guard: redisUpdateGuard(redis, prefix, GROUP_ID), logger, i18n, flood: { retries: 2, waitMs: 50 } });
 
-  app = await buildApp({ logger: createLogger('silent'), health: { checks: {} }, vkCallback: { bot, groupId: GROUP_ID, secret: SECRET, confirmation: CONFIRMATION } });
+  adminToken = 'vk-e2e-admin-token-0123456789abcdef';
+  app = await buildApp({
+    logger: createLogger('silent'),
+    health: { checks: {} },
+    core: t.core,
+    adminToken,
+    lookupRateLimit: { max: 10_000, timeWindowMs: 60_000 },
+    vkCallback: { bot, groupId: GROUP_ID, secret: SECRET, confirmation: CONFIRMATION },
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  storeKey = (await app.inject({ method: 'POST', url: '/api/v1/admin/stores', headers: { authorization: `Bearer ${adminToken}` }, payload: { name: 'Till' } })).json<{ key: string }>().key;
+  // The Telegram bot on the same flows: its contact button proves a number.
+  const tgConfig = { enabled: true as const, token: tg.token, apiRoot: tg.apiRoot, mode: { kind: 'polling' as const } };
+  const tgBot = createTelegramBot({ config: tgConfig, flows, logger, i18n, botInfo: await createTelegramApi(tgConfig).getMe() });
+  const tgHandle = await startTelegram({ bot: tgBot, config: tgConfig, logger });
   fake.setCallbackServer(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}${VK_CALLBACK_PATH}`, SECRET);
 
   // Notices (and linking codes) go out through the outbox, BullMQ and the notify worker.
@@ -82,6 +100,7 @@ beforeAll(async () => {
   const telegram = telegramSender(createTelegramApi({ enabled: true, token: tg.token, apiRoot: tg.apiRoot, mode: { kind: 'polling' } }));
   const notify = startNotifyWorker({ queues, flows, senders: { telegram, vk: vkSender(vk, { floodPauseMs: 300 }) }, redis, logger });
   stopWorkers = async () => {
+    await tgHandle.stop();
     await relay.close();
     await notify.close();
   };
@@ -115,18 +134,42 @@ function vkUser(opts: Parameters<FakeVk['user']>[1] = {}): FakeVkUser {
   return fake.user(nextUserId, { firstName: 'Анна', ...opts });
 }
 
+/** What VK answers to a typed number, whoever holds it. */
+const TYPED_ANSWER = 'Если этот номер уже участвует в программе';
+
 /** Joins in Russian through the whole dialogue; resolves with the card number. */
 async function joinVk(user: FakeVkUser, phone: string, name: string): Promise<string> {
   user.pressStart();
   await user.waitForText(/Здравствуйте, .+! Это бонусная программа/);
   user.sendText(typed(phone));
-  await user.waitForText('Как к вам обращаться?');
+  await user.waitForText(TYPED_ANSWER);
   user.sendText(name);
   await user.waitForText('остался последний шаг');
   user.pressButton('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
   return /Ваша карта: (\d+)/.exec(welcome.text)![1]!;
 }
+
+/** Joins through the Telegram bot with the contact button (a proved number); resolves with the card number. */
+async function joinTelegram(user: FakeUser, phone: string, name: string): Promise<string> {
+  user.sendCommand('start');
+  await user.waitForText(/Здравствуйте, .+! Это бонусная программа/);
+  user.shareContact(phone.slice(1));
+  await user.waitForText('Как к вам обращаться?');
+  user.sendText(name);
+  await user.waitForText('остался последний шаг');
+  user.pressButtonWithText('✅ Даю согласие');
+  const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
+  return /Ваша карта: (\d+)/.exec(welcome.text ?? '')![1]!;
+}
+
+/** A call of the till's API with the store key. */
+function till(method: 'GET' | 'POST', url: string, body?: Record<string, unknown>) {
+  return app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${storeKey}` }, ...(body ? { payload: body } : {}) });
+}
+
+let nextTgId = 880_000;
+const tgUser = (firstName: string): FakeUser => tg.user(++nextTgId, { firstName, languageCode: 'ru' });
 
 function event(type: string, object: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return { type, object, group_id: GROUP_ID, event_id: `test-${Math.random().toString(16).slice(2)}`, v: '5.199', secret: SECRET, ...extra };
@@ -221,7 +264,7 @@ describe('VK community bot: the flows', () => {
     anna.sendText('мой номер 12');
     await anna.waitForText('Не получилось распознать номер телефона');
     anna.sendText(typed(phone));
-    await anna.waitForText('Как к вам обращаться?');
+    await anna.waitForText(TYPED_ANSWER);
     anna.sendText('Анна <Ивановна>');
     const consent = await anna.waitForText('остался последний шаг');
     expect(consent.text).toContain('Анна <Ивановна>, остался');
@@ -232,7 +275,9 @@ describe('VK community bot: the flows', () => {
     ]);
     const press = anna.pressButton('✅ Даю согласие');
     const welcome = await anna.waitForText('Добро пожаловать в программу, Анна <Ивановна>!');
-    expect(welcome.text).toMatch(/Приветственный бонус: \+1\s000 баллов/);
+    // A typed number proves nothing: the welcome bonus waits for the proof.
+    expect(welcome.text).not.toMatch(/Приветственный бонус: \+/);
+    expect(welcome.text).toContain('Приветственный бонус начислим, когда номер телефона будет подтверждён');
     expect(anna.lastKeyboard()).toEqual(RU_MENU);
     expect(fake.unansweredEvents()).not.toContain(press.object.event_id);
 
@@ -240,7 +285,7 @@ describe('VK community bot: the flows', () => {
     expect(member).toMatchObject({ phone, joinedVia: 'vk', name: 'Анна <Ивановна>' });
 
     anna.pressButton('💰 Баланс');
-    await anna.waitForText(/На карте: 1\s000 баллов/);
+    await anna.waitForText(/На карте: 0 баллов/);
     anna.pressButton('💳 Моя карта');
     const card = await anna.waitForText(`Ваша карта: ${member!.cardNumber!}`);
     expect(card.attachments).toHaveLength(1);
@@ -262,7 +307,7 @@ describe('VK community bot: the flows', () => {
     john.pressStart();
     await john.waitForText('Hello, John!');
     john.sendText('+7 999 555-01-0' + String(nextUserId % 10));
-    await john.waitForText('What should we call you?');
+    await john.waitForText('If you are new here, type what we should call you.');
     john.sendText('John');
     const consent = await john.waitForText('one last step');
     expect(consent.keyboard).toMatchObject({ inline: false, oneTime: true });
@@ -270,66 +315,71 @@ describe('VK community bot: the flows', () => {
     await john.waitForText('Welcome to the programme, John!');
   });
 
-  it('a referral link vk.me/<community>?ref=<code> gives both the friend and the inviter the bonus', async () => {
-    const olga = vkUser({ firstName: 'Ольга' });
-    const olgaCard = await joinVk(olga, testPhone(), 'Ольга');
-    olga.pressButton('🎁 Пригласить друга');
+  it('a referral link vk.me/<community>?ref=<code>: the bonuses of a typed number wait until the till confirms it', async () => {
+    const olga = tgUser('Ольга');
+    const olgaCard = await joinTelegram(olga, testPhone(), 'Ольга');
+    olga.sendText('🎁 Пригласить друга');
     const invite = await olga.waitForText('Приглашайте друзей');
-    const link = /https:\/\/vk\.me\/shop_loyalty\?ref=([a-z0-9]+)/.exec(invite.text);
-    expect(link).not.toBeNull();
-    expect(invite.text).toContain('https://t.me/shop_loyalty_bot?start=ref_');
+    const code = /ref_([a-z0-9]+)/.exec(invite.text ?? '')![1]!;
+    expect(invite.text).toContain(`https://vk.me/shop_loyalty?ref=${code}`);
 
     // The dialogue opened by the link: its first message carries the ref.
     const pavel = vkUser({ firstName: 'Павел' });
-    pavel.sendText('Привет', { ref: link![1]!, refSource: 'link' });
+    pavel.sendText('Привет', { ref: code, refSource: 'link' });
     const greeting = await pavel.waitForText('Здравствуйте, Павел!');
     expect(greeting.text).toMatch(/Вас пригласил друг: после регистрации вы оба получите ещё по 3\s000 баллов/);
-    pavel.sendText(typed(testPhone()));
-    await pavel.waitForText('Как к вам обращаться?');
+    const phone = testPhone();
+    pavel.sendText(typed(phone));
+    await pavel.waitForText(TYPED_ANSWER);
     pavel.sendText('Павел');
     await pavel.waitForText('остался последний шаг');
     pavel.pressButton('✅ Даю согласие');
     const welcome = await pavel.waitForText('Добро пожаловать в программу, Павел!');
-    expect(welcome.text).toMatch(/Бонус за приглашение: \+3\s000 баллов/);
+    expect(welcome.text).not.toMatch(/Бонус за приглашение/);
+    const pavelCard = /Ваша карта: (\d+)/.exec(welcome.text)![1]!;
+    expect((await t.core.cards.byNumber(olgaCard))?.balance).toBe(1000);
+    expect((await t.core.cards.byNumber(pavelCard))?.balance).toBe(0);
+
+    // At the till Pavel shows his card and gives his number: the shop vouches, the bonuses come.
+    const confirmed = await till('POST', '/members', { phone, name: 'Павел', consent: true, cardNumber: pavelCard });
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json()).toMatchObject({ cardNumber: pavelCard, created: false, balance: 4000 });
     expect((await t.core.cards.byNumber(olgaCard))?.balance).toBe(4000);
-    // The inviter hears of it in VK, through the notify worker.
+    // The inviter hears of it in Telegram, through the notify worker.
     await olga.waitForText(/^\+3\s000 баллов: друг присоединился по вашей ссылке, баланс 4\s000$/, 10_000);
+    // Confirming again gives nothing more.
+    expect((await till('POST', '/members', { phone, name: 'Павел', consent: true, cardNumber: pavelCard })).json()).toMatchObject({ balance: 4000 });
   });
 });
 
 describe('VK: a phone that is already a member', () => {
   it("of a Telegram member: a code goes to their Telegram; a wrong code is refused, the right one links; no second card", async () => {
     const phone = testPhone();
-    const existing = await t.core.members.enroll({ channel: 'telegram', identity: 'telegram:7001', phone, name: 'Ольга', consent: true });
-    const tgUser = tg.user(7001);
+    const existing = await t.core.members.enroll({ channel: 'telegram', identity: 'telegram:7001', phone, name: 'Ольга', consent: true, proved: true });
+    const tgOlga = tg.user(7001);
 
     const vkOlga = vkUser({ firstName: 'Оля' });
     vkOlga.pressStart();
     await vkOlga.waitForText('Здравствуйте, Оля!');
     vkOlga.sendText(typed(phone));
-    const asked = await vkOlga.waitForText('Этот номер уже участвует в программе');
-    expect(asked.text).toContain('в ваш чат с нами: Telegram');
+    const asked = await vkOlga.waitForText(TYPED_ANSWER);
     expect(asked.text).toContain('10 минут');
-    // Typing the number linked nothing.
+    // The answer names no messenger, and typing the number linked nothing.
+    expect(asked.text).not.toMatch(/Telegram/);
     expect(await t.core.members.findByIdentity(`vk:${vkOlga.id}`)).toBeNull();
 
     // The code travels as a domain event through the outbox to the member's Telegram chat.
-    const notice = await tgUser.waitForText(/Код подтверждения: (\d{6})/, 10_000);
+    const notice = await tgOlga.waitForText(/Код подтверждения: (\d{6})/, 10_000);
     expect(notice.text).toContain(`https://vk.com/id${vkOlga.id}`);
     const code = /Код подтверждения: (\d{6})/.exec(notice.text!)![1]!;
     const proof = await t.conn.collection('phone_proofs').findOne({ identity: `vk:${vkOlga.id}` });
     expect(proof).toMatchObject({ memberId: String(existing.member._id), status: 'pending', attempts: 0 });
     expect(JSON.stringify(proof)).not.toContain(code);
-
-    // Typing the number again at once sends no second code.
-    vkOlga.sendText(typed(phone));
-    await vkOlga.waitForText('Код уже отправлен (Telegram)');
+    expect(JSON.stringify(proof)).not.toContain(phone.slice(2));
 
     const wrong = code === '000000' ? '111111' : '000000';
     vkOlga.sendText(wrong);
     await vkOlga.waitForText('Код не подходит. Осталось попыток: 4.');
-    vkOlga.sendText('привет');
-    await vkOlga.waitForText('Напишите 6 цифр кода, который мы отправили вам (Telegram)');
     expect(await t.core.members.findByIdentity(`vk:${vkOlga.id}`)).toBeNull();
 
     vkOlga.sendText(`${code.slice(0, 3)} ${code.slice(3)}`);
@@ -344,17 +394,17 @@ describe('VK: a phone that is already a member', () => {
     // The code is spent: the same code again is just an unknown text for a member now.
     vkOlga.pressButton('💰 Баланс');
     await vkOlga.waitForText(/На карте: 1\s000 баллов/);
-    expect(tgUser.inbox().filter((m) => /Код подтверждения/.test(m.text ?? ''))).toHaveLength(1);
+    expect(tgOlga.inbox().filter((m) => /Код подтверждения/.test(m.text ?? ''))).toHaveLength(1);
   });
 
   it('five wrong codes kill the code; an expired code is refused', async () => {
     const phone = testPhone();
-    await t.core.members.enroll({ channel: 'telegram', identity: 'telegram:7002', phone, name: 'Игорь', consent: true });
+    await t.core.members.enroll({ channel: 'telegram', identity: 'telegram:7002', phone, name: 'Игорь', consent: true, proved: true });
     const mallory = vkUser({ firstName: 'Мэл' });
     mallory.pressStart();
     await mallory.waitForText('Здравствуйте, Мэл!');
     mallory.sendText(typed(phone));
-    await mallory.waitForText('Этот номер уже участвует в программе');
+    await mallory.waitForText(TYPED_ANSWER);
     const notice = await tg.user(7002).waitForText(/Код подтверждения: (\d{6})/, 10_000);
     const code = /(\d{6})/.exec(notice.text!)![1]!;
     const wrong = code === '123456' ? '654321' : '123456';
@@ -366,13 +416,12 @@ describe('VK: a phone that is already a member', () => {
     await mallory.waitForText('Слишком много неверных попыток');
     // Even the right code does nothing now.
     mallory.sendText(code);
-    await mallory.waitForText('Не получилось распознать номер телефона');
+    await mallory.waitForText('Код сейчас не ожидается');
     expect(await t.core.members.findByIdentity(`vk:${mallory.id}`)).toBeNull();
 
-    // A new code (after the resend pause), left to expire.
-    t.clock.advance(PHONE_PROOF_LIMITS.resendAfterMs);
+    // A new code, left to expire.
     mallory.sendText(typed(phone));
-    await mallory.waitForText('Этот номер уже участвует в программе');
+    await mallory.waitForText(TYPED_ANSWER);
     const second = await tg.user(7002).waitForText(/Код подтверждения: (\d{6})/, 10_000);
     t.clock.advance(PHONE_PROOF_LIMITS.codeTtlMs + 1000);
     mallory.sendText(/(\d{6})/.exec(second.text!)![1]!);
@@ -380,35 +429,110 @@ describe('VK: a phone that is already a member', () => {
     expect(await t.core.members.findByIdentity(`vk:${mallory.id}`)).toBeNull();
   });
 
-  it('of a member who joined at the till (no chat to send a code to): nothing is linked, no second card', async () => {
+  it('answers the same whatever the number: a Telegram member\'s, a till member\'s (no chat), nobody\'s; a name then makes a card of one\'s own', async () => {
+    const tgPhone = testPhone();
+    await joinTelegram(tgUser('Тамара'), tgPhone, 'Тамара');
+    const tillPhone = testPhone();
+    const tillMember = await t.core.members.enroll({ channel: 'till', phone: tillPhone, name: 'Пётр', consent: true });
+    const answers: string[] = [];
+    const cards: string[] = [];
+    for (const phone of [tgPhone, tillPhone, testPhone()]) {
+      const who = vkUser({ firstName: 'Гость' });
+      who.pressStart();
+      await who.waitForText('Здравствуйте, Гость!');
+      who.sendText(typed(phone));
+      answers.push((await who.waitForText(TYPED_ANSWER)).text);
+      who.sendText('Гость');
+      await who.waitForText('остался последний шаг');
+      who.pressButton('✅ Даю согласие');
+      const welcome = await who.waitForText('Добро пожаловать в программу, Гость!');
+      const card = /Ваша карта: (\d+)/.exec(welcome.text)![1]!;
+      cards.push(card);
+      answers.push(welcome.text.replace(card, '<card>'));
+      // A card of its own, with nothing of anyone else's on it.
+      const mine = await t.core.members.findByIdentity(`vk:${who.id}`);
+      expect(mine?.cardNumber).toBe(card);
+      expect((await t.core.cards.byNumber(card))?.balance).toBe(0);
+    }
+    expect(answers[2]).toBe(answers[0]);
+    expect(answers[4]).toBe(answers[0]);
+    expect(answers[3]).toBe(answers[1]);
+    expect(answers[5]).toBe(answers[1]);
+    // The numbers stay with their holders: the till still finds them, not the typists.
+    expect((await till('GET', `/cards?phone=${encodeURIComponent(tillPhone)}`)).json()).toMatchObject({ number: tillMember.card._id, name: 'Пётр' });
+    expect((await till('GET', `/cards?phone=${encodeURIComponent(tgPhone)}`)).json().name).toBe('Тамара');
+    expect(new Set(cards).size).toBe(3);
+  });
+});
+
+describe('typed numbers borrow no account (both orders)', () => {
+  it('typed first, then proved by its owner in Telegram: the owner gets a card of their own, the typist loses the number and is told', async () => {
     const phone = testPhone();
-    const tillMember = await t.core.members.enroll({ channel: 'till', phone, name: 'Пётр', consent: true });
-    const petr = vkUser({ firstName: 'Пётр' });
-    petr.pressStart();
-    await petr.waitForText('Здравствуйте, Пётр!');
-    petr.sendText(typed(phone));
-    const answer = await petr.waitForText('подтвердить здесь, что он ваш, мы не можем');
-    expect(answer.text).toContain('https://t.me/shop_loyalty_bot');
-    expect(answer.text).toContain('вторую карту на тот же номер выпустить нельзя');
-    expect(await t.core.members.findByIdentity(`vk:${petr.id}`)).toBeNull();
-    expect(await t.conn.collection('members').countDocuments({ phone })).toBe(1);
-    expect(await t.conn.collection('cards').countDocuments({ memberId: String(tillMember.member._id) })).toBe(1);
+    const stranger = vkUser({ firstName: 'Сергей' });
+    const strangerCard = await joinVk(stranger, phone, 'Сергей');
+    // A typed number finds nobody at the till, and earns no welcome bonus.
+    expect((await till('GET', `/cards?phone=${encodeURIComponent(phone)}`)).statusCode).toBe(404);
+    expect((await till('POST', '/purchases', { receiptId: `typed-${stranger.id}`, phone, total: 50_000 })).statusCode).toBe(404);
+    // The stranger's own purchase, by card, is theirs.
+    expect((await till('POST', '/purchases', { receiptId: `own-${stranger.id}`, cardNumber: strangerCard, total: 100_000 })).json()).toMatchObject({ accrued: 30, balance: 30 });
+
+    const owner = tgUser('Ольга');
+    const ownerCard = await joinTelegram(owner, phone, 'Ольга');
+    expect(ownerCard).not.toBe(strangerCard);
+    const welcome = owner.inbox().find((m) => /Добро пожаловать/.test(m.text ?? ''))!;
+    expect(welcome.text).toMatch(/Приветственный бонус: \+1\s000 баллов/);
+    expect(welcome.text).not.toContain('Сергей');
+    // The number is the owner's now: the till finds the owner's card, the stranger keeps theirs without it.
+    expect((await till('GET', `/cards?phone=${encodeURIComponent(phone)}`)).json()).toMatchObject({ number: ownerCard, name: 'Ольга', balance: 1000 });
+    expect((await till('GET', `/cards/${strangerCard}`)).json()).toMatchObject({ number: strangerCard, balance: 30, maskedPhone: null });
+    const strangerMember = await t.core.members.findByIdentity(`vk:${stranger.id}`);
+    expect(strangerMember?.phone).not.toBe(phone);
+    expect(await t.core.members.findByIdentity(`telegram:${owner.info.id}`)).toMatchObject({ phone, cardNumber: ownerCard });
+
+    // The stranger is told on the next visit, once, and keeps their card.
+    stranger.pressButton('💰 Баланс');
+    await stranger.waitForText('подтвердил его владелец');
+    await stranger.waitForText(/На карте: 30 баллов/);
+    stranger.pressButton('💰 Баланс');
+    await stranger.waitForText(/На карте: 30 баллов/);
+    expect(stranger.inbox().filter((m) => /подтвердил его владелец/.test(m.text))).toHaveLength(1);
   });
 
-  it('a number that joins at the till while its VK join waits for consent is not handed to VK', async () => {
+  it('proved first, then typed by a stranger: the stranger reaches nothing of the owner\'s, and the owner is told someone asked', async () => {
     const phone = testPhone();
-    const vera = vkUser({ firstName: 'Вера' });
-    vera.pressStart();
-    await vera.waitForText('Здравствуйте, Вера!');
-    vera.sendText(typed(phone));
-    await vera.waitForText('Как к вам обращаться?');
-    vera.sendText('Вера');
-    await vera.waitForText('остался последний шаг');
-    await t.core.members.enroll({ channel: 'till', phone, name: 'Вера Павловна', consent: true });
-    vera.pressButton('✅ Даю согласие');
-    await vera.waitForText('подтвердить здесь, что он ваш, мы не можем');
-    expect(await t.core.members.findByIdentity(`vk:${vera.id}`)).toBeNull();
-    expect(await t.conn.collection('members').countDocuments({ phone })).toBe(1);
+    const owner = tgUser('Мария');
+    const ownerCard = await joinTelegram(owner, phone, 'Мария');
+    await till('POST', '/purchases', { receiptId: `maria-${owner.info.id}`, cardNumber: ownerCard, total: 100_000 });
+
+    const stranger = vkUser({ firstName: 'Вор' });
+    const strangerCard = await joinVk(stranger, phone, 'Вор');
+    expect(strangerCard).not.toBe(ownerCard);
+    await owner.waitForText(/Код подтверждения/, 10_000);
+    stranger.pressButton('💰 Баланс');
+    await stranger.waitForText(/На карте: 0 баллов/);
+    stranger.pressButton('📜 История');
+    await stranger.waitForText('Операций по карте пока нет');
+    expect(stranger.inbox().map((m) => m.text).join('\n')).not.toContain('Мария');
+    // The owner keeps the number and the card; the till still finds the owner.
+    expect((await till('GET', `/cards?phone=${encodeURIComponent(phone)}`)).json()).toMatchObject({ number: ownerCard, name: 'Мария', balance: 1030 });
+    expect((await t.core.members.findByIdentity(`vk:${stranger.id}`))?.phone).not.toBe(phone);
+  });
+
+  it('the till enrolling a number someone only typed takes it for the customer at the counter', async () => {
+    const phone = testPhone();
+    const stranger = vkUser({ firstName: 'Костя' });
+    const strangerCard = await joinVk(stranger, phone, 'Костя');
+    const enrolled = await till('POST', '/members', { phone, name: 'Настоящий', consent: true });
+    expect(enrolled.statusCode).toBe(201);
+    expect(enrolled.json()).toMatchObject({ created: true, balance: 1000 });
+    expect(enrolled.json().cardNumber).not.toBe(strangerCard);
+    expect((await till('GET', `/cards?phone=${encodeURIComponent(phone)}`)).json().name).toBe('Настоящий');
+    const member = await t.core.members.byId(enrolled.json().memberId as string);
+    expect(member?.consent).toMatchObject({ channel: 'till', by: 'cashier' });
+    stranger.pressButton('💰 Баланс');
+    await stranger.waitForText('подтвердил его владелец');
+    // A number someone proved cannot be taken by showing another card.
+    expect((await till('POST', '/members', { phone, name: 'Костя', consent: true, cardNumber: strangerCard })).json().error.code).toBe('member_exists');
   });
 });
 
@@ -478,7 +602,7 @@ describe('VK: delivery', () => {
     const cardNumber = await joinVk(ivan, testPhone(), 'Иван');
     const { result } = await t.core.purchases.purchase({ storeId: 's1', receiptId: `vk-e2e-${ivan.id}`, cardNumber, totalKopecks: 70_000 });
     expect(result.accrued).toBe(21);
-    const notice = await ivan.waitForText(/^\+21 балл за покупку, баланс 1\s021$/, 10_000);
+    const notice = await ivan.waitForText(/^\+21 балл за покупку, баланс 21$/, 10_000);
     const entry = await t.conn.collection('ledger_entries').findOne({ card: cardNumber, type: 'purchase' });
     expect(notice.random_id).toBe(randomIdFor(ivan.id, `notify:entry:${String(entry!._id)}`, 0));
   });

@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acct, contestApp, contestTest, type ContestTest } from './contest.fixture.js';
+import { startTestApi } from '../helpers/api.js';
+import { newMember } from '../helpers/core.js';
+import { contestApp, contestTest, type ContestTest } from './contest.fixture.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -48,9 +50,12 @@ describe('contests over HTTP, and the verifier', () => {
     const { id } = res.json();
     const cards: string[] = [];
     for (let i = 0; i < entries; i++) {
-      cards.push(await t.card());
-      await t.contests.enter({ contestId: id, channel: 'telegram', account: acct(), cardInput: cards[i]! });
+      const { account, card } = await t.entrant();
+      cards.push(card);
+      await t.contests.enter({ contestId: id, channel: 'telegram', account, cardInput: card });
     }
+    // Drawn once its published closing time has passed.
+    t.clock.advance(86_400_000);
     expect((await admin('POST', `/contests/${id}/draw`)).statusCode).toBe(200);
     return { id, cards };
   }
@@ -94,8 +99,8 @@ describe('contests over HTTP, and the verifier', () => {
 
   it('shows the live count, hides seed and winners until the draw, then publishes them', async () => {
     const { id } = (await admin('POST', '/contests', { title: 'Live', prizes: 1, channels: ['telegram'], closesAt: closesAt() })).json();
-    const card = await t.card();
-    await t.contests.enter({ contestId: id, channel: 'telegram', account: acct(), cardInput: card });
+    const { account, card } = await t.entrant();
+    await t.contests.enter({ contestId: id, channel: 'telegram', account, cardInput: card });
     expect((await admin('GET', `/contests/${id}`)).json().entries).toBe(1);
     const before = await app.inject({ method: 'GET', url: `/api/v1/contests/${id}` });
     expect(before.json()).toMatchObject({ status: 'open', seed: null, winners: null, entriesDigest: null });
@@ -103,7 +108,11 @@ describe('contests over HTTP, and the verifier', () => {
     expect(entries).toMatchObject({ sealed: false, entries: [{ id: expect.any(String), masked: expect.stringContaining('•') }] });
     expect(JSON.stringify(entries)).not.toContain(card);
 
-    expect((await admin('POST', `/contests/${id}/close`)).json()).toMatchObject({ status: 'closed', entryCount: 1, seed: null });
+    // Not before the closing time published at creation: no draw, and no close without a published reason.
+    expect((await admin('POST', `/contests/${id}/draw`)).json().error.code).toBe('contest_still_open');
+    expect((await admin('POST', `/contests/${id}/close`)).json()).toMatchObject({ error: { code: 'validation_failed', details: { reason: 'early_close_reason' } } });
+    expect((await admin('POST', `/contests/${id}/close`, { reason: 'Магазин закрывается' })).json()).toMatchObject({ status: 'closed', entryCount: 1, seed: null, closeReason: 'Магазин закрывается' });
+    expect((await app.inject({ method: 'GET', url: `/api/v1/contests/${id}` })).json().closeReason).toBe('Магазин закрывается');
     const drawn = (await admin('POST', `/contests/${id}/draw`)).json();
     expect(drawn.winners).toEqual([expect.objectContaining({ place: 1, card, channel: 'telegram', memberId: expect.any(String) })]);
     const after = (await app.inject({ method: 'GET', url: `/api/v1/contests/${id}` })).json();
@@ -161,4 +170,51 @@ describe('contests over HTTP, and the verifier', () => {
     expect(notYet.code).toBe(1);
     expect(notYet.out).toContain('only after the draw');
   }, 60_000);
+
+  it('the verifier shows an early close and its published reason', async () => {
+    const { id } = (await admin('POST', '/contests', { title: 'Early', prizes: 1, channels: ['telegram'], closesAt: closesAt() })).json();
+    const { account, card } = await t.entrant();
+    await t.contests.enter({ contestId: id, channel: 'telegram', account, cardInput: card });
+    await admin('POST', `/contests/${id}/close`, { reason: 'Приз сняли с продажи' });
+    await admin('POST', `/contests/${id}/draw`);
+    const r = await verify(`${base}/api/v1/contests/${id}`);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/ok {3}closing time: closed early at .* reason given: Приз сняли с продажи/);
+  }, 60_000);
+});
+
+describe('the public entry list over the app', () => {
+  it('is paged by cursor and rate-limited per client address', async () => {
+    const t = await startTestApi({ publicRateLimit: { max: 4, timeWindowMs: 60_000 } });
+    try {
+      const { id } = await t.core.contests.create({ title: 'Paged', prizes: 1, channels: ['telegram'], closesAt: new Date(Date.now() + 86_400_000) });
+      for (let i = 0; i < 5; i++) {
+        const { member, card } = await newMember(t.core);
+        await t.core.members.linkIdentity(String(member._id), `telegram:${7_100 + i}`);
+        await t.core.contests.enter({ contestId: id, channel: 'telegram', account: `telegram:${7_100 + i}`, cardInput: card._id });
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 3; page++) {
+        const url = `/api/v1/contests/${id}/entries?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+        const res = await t.app.inject({ method: 'GET', url });
+        expect(res.statusCode).toBe(200);
+        const body = JSON.parse(res.body) as { entries: { id: string }[]; nextCursor: string | null };
+        expect(body.entries.length).toBe(page < 2 ? 2 : 1);
+        seen.push(...body.entries.map((e) => e.id));
+        cursor = body.nextCursor;
+      }
+      expect(cursor).toBeNull();
+      expect(seen).toEqual([...seen].sort());
+      expect(new Set(seen).size).toBe(5);
+      expect((await t.app.inject({ method: 'GET', url: `/api/v1/contests/${id}/entries?limit=5000` })).statusCode).toBe(400);
+      // Four requests a minute from one address (the refused one counted too, before it was read); the next is refused.
+      const limited = await t.app.inject({ method: 'GET', url: `/api/v1/contests/${id}/entries` });
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json().error.code).toBe('rate_limited');
+      expect((await t.app.inject({ method: 'GET', url: `/api/v1/contests/${id}`, remoteAddress: '10.0.0.9' })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { contestModels } from '../../core/contests/contest.model.js';
 import { createContestService, type ContestService, type NewContest } from '../../core/contests/contest.service.js';
 import type { ContestLog } from '../../core/contests/contest.throttle.js';
 import { DomainError } from '../../core/shared/errors.js';
+import type { RateLimit } from '../../core/shared/rate-counter.repository.js';
 import { newMember, testCore, type TestCore } from '../helpers/core.js';
 
 export interface LogLine {
@@ -19,8 +20,12 @@ export interface LogLine {
 export interface ContestTest extends TestCore {
   contests: ContestService;
   logs: LogLine[];
-  /** A member's active card number. */
+  /** A member's active card number (no account linked to its member). */
   card(): Promise<string>;
+  /** A member with an account of `channel` linked to it: the account enters with the card. */
+  entrant(channel?: string): Promise<{ account: string; card: string; memberId: string }>;
+  /** Links one more account of `channel` to the member of `card`. */
+  accountOf(card: string, channel?: string): Promise<string>;
   /** A contest open now on every channel, closing in a day. */
   contest(extra?: Partial<NewContest>): Promise<string>;
 }
@@ -29,7 +34,7 @@ let account = 1000;
 /** A fresh social account id of a channel. */
 export const acct = (channel = 'telegram'): string => `${channel}:${++account}`;
 
-export async function contestTest(): Promise<ContestTest> {
+export async function contestTest(opts: { wrongCap?: RateLimit } = {}): Promise<ContestTest> {
   const t = await testCore();
   const logs: LogLine[] = [];
   const log: ContestLog = {
@@ -40,6 +45,9 @@ export async function contestTest(): Promise<ContestTest> {
     models: contestModels(t.conn),
     cards: t.core.cards,
     members: t.core.members,
+    links: t.core.accountLinks,
+    rates: t.core.rates,
+    ...(opts.wrongCap ? { wrongCap: opts.wrongCap } : {}),
     settings: () => t.core.settings.current(),
     outbox: t.core.outbox,
     clock: t.clock,
@@ -51,6 +59,18 @@ export async function contestTest(): Promise<ContestTest> {
     contests,
     logs,
     card: async () => (await newMember(t.core)).card._id,
+    async entrant(channel = 'telegram') {
+      const { member, card } = await newMember(t.core);
+      const account = acct(channel);
+      await t.core.members.linkIdentity(String(member._id), account);
+      return { account, card: card._id, memberId: String(member._id) };
+    },
+    async accountOf(card, channel = 'telegram') {
+      const c = await t.core.cards.byNumber(card);
+      const account = acct(channel);
+      await t.core.members.linkIdentity(c!.memberId!, account);
+      return account;
+    },
     contest: async (extra = {}) =>
       (
         await contests.create({

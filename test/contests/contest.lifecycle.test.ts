@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entriesDigest } from '../../core/contests/contest.draw.js';
 import { verifyContest } from '../../core/contests/contest.verify.js';
-import { acct, codeOf, contestTest, type ContestTest } from './contest.fixture.js';
+import { codeOf, contestTest, type ContestTest } from './contest.fixture.js';
 
 describe('contest close and draw', () => {
   let t: ContestTest;
@@ -17,8 +17,7 @@ describe('contest close and draw', () => {
     const id = await t.contest(extra);
     const entered = [];
     for (let i = 0; i < n; i++) {
-      const account = acct(i % 2 ? 'vk' : 'telegram');
-      const card = await t.card();
+      const { account, card } = await t.entrant(i % 2 ? 'vk' : 'telegram');
       entered.push({ card, account, ...(await t.contests.enter({ contestId: id, channel: i % 2 ? 'vk' : 'telegram', account, cardInput: card })) });
     }
     return { id, entered };
@@ -31,8 +30,12 @@ describe('contest close and draw', () => {
     expect(JSON.stringify(open)).not.toContain((await t.conn.collection('contests').findOne({ _id: id as never }))?.seed);
     expect((await t.contests.get(id)).entries).toBe(4);
 
-    const closed = await t.contests.close(id);
-    expect(closed).toMatchObject({ status: 'closed', entryCount: 4, entriesDigest: expect.stringMatching(/^[0-9a-f]{64}$/), seed: null, winners: null });
+    // Before its published closing time a contest closes only with a reason, which is published.
+    expect(await t.contests.close(id).catch((e: unknown) => e)).toMatchObject({ code: 'validation_failed', details: { reason: 'early_close_reason' } });
+    expect((await t.contests.publicRecord(id)).status).toBe('open');
+    const closed = await t.contests.close(id, '  Приз  закончился ');
+    expect(closed).toMatchObject({ status: 'closed', entryCount: 4, entriesDigest: expect.stringMatching(/^[0-9a-f]{64}$/), seed: null, winners: null, closeReason: 'Приз закончился' });
+    expect(await t.contests.publicRecord(id)).toMatchObject({ closeReason: 'Приз закончился', closedAt: t.clock.now().toISOString() });
     const list = await t.contests.publicEntries(id);
     expect(list.sealed).toBe(true);
     expect(entriesDigest(id, list.entries)).toBe(closed.entriesDigest);
@@ -41,8 +44,9 @@ describe('contest close and draw', () => {
   });
 
   it('the draw reveals a seed whose sha256 is the commitment, and is deterministic', async () => {
-    const { id, entered } = await withEntries(9, { prizes: 3 });
+    const { id, entered } = await withEntries(9, { prizes: 3, closesAt: new Date(t.clock.now().getTime() + 3600_000) });
     const { commitment } = await t.contests.publicRecord(id);
+    t.clock.advance(3600_000);
     const first = await t.contests.draw(id);
     expect(first.contest.status).toBe('drawn');
     expect(createHash('sha256').update(Buffer.from(first.contest.seed!, 'hex')).digest('hex')).toBe(commitment);
@@ -65,26 +69,30 @@ describe('contest close and draw', () => {
     expect(won).toMatchObject({ id: `contest-won:${id}:1`, card: first.winners[0]!.card, memberId: first.winners[0]!.memberId, data: { title: record.title, account: first.winners[0]!.account } });
   });
 
-  it('draws a contest that is still open (closing it first), and one nobody entered', async () => {
-    const { id } = await withEntries(2, { prizes: 5 });
+  it('draws only once the closing time has passed (or after an early close with its reason), also one nobody entered', async () => {
+    const { id, entered } = await withEntries(2, { prizes: 5, closesAt: new Date(t.clock.now().getTime() + 3600_000) });
+    // The operator who could read the seed cannot pick the moment: no draw while it is open.
+    expect(await t.contests.draw(id).catch((e: unknown) => e)).toMatchObject({ code: 'contest_still_open' });
+    t.clock.advance(3600_000);
     const r = await t.contests.draw(id);
     expect(r.winners).toHaveLength(2);
-    expect(r.contest).toMatchObject({ status: 'drawn', entryCount: 2 });
-    expect(await codeOf(() => t.contests.enter({ contestId: id, channel: 'telegram', account: acct(), cardInput: r.winners[0]!.card }))).toBe('contest_not_open');
+    expect(r.contest).toMatchObject({ status: 'drawn', entryCount: 2, closeReason: null, closedAt: r.contest.closesAt });
+    expect(await codeOf(() => t.contests.enter({ contestId: id, channel: 'telegram', account: entered[0]!.account, cardInput: entered[0]!.card }))).toBe('contest_not_open');
 
     const empty = await t.contest();
+    await t.contests.close(empty, 'Отменён');
     expect((await t.contests.draw(empty)).winners).toEqual([]);
     expect(await t.contests.draw('missing').catch((e: unknown) => e)).toMatchObject({ code: 'contest_not_found' });
   });
 
   it('entries racing the close are either in the sealed list or refused, never lost in between', async () => {
     const id = await t.contest();
-    const cards = await Promise.all(Array.from({ length: 20 }, () => t.card()));
+    const entrants = await Promise.all(Array.from({ length: 20 }, () => t.entrant()));
     // Staggered, and the close starts as soon as the first entry is in: later ones race it.
-    const attempts = cards.map((card, i) =>
-      new Promise((r) => setTimeout(r, i * 8)).then(() => t.contests.enter({ contestId: id, channel: 'telegram', account: acct(), cardInput: card })),
+    const attempts = entrants.map(({ card, account }, i) =>
+      new Promise((r) => setTimeout(r, i * 8)).then(() => t.contests.enter({ contestId: id, channel: 'telegram', account, cardInput: card })),
     );
-    const closing = Promise.race(attempts).then(() => t.contests.close(id));
+    const closing = Promise.race(attempts).then(() => t.contests.close(id, 'race test'));
     const results = await Promise.allSettled(attempts);
     const closed = await closing;
     const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.entryId] : []));

@@ -14,7 +14,7 @@ describe('programme rules through the ledger', () => {
     const { member, card, bonuses } = await newMember(t.core);
     expect(bonuses.map((b) => [b.type, b.amount])).toEqual([['welcome', 1000]]);
     expect(card.balance).toBe(1000);
-    const again = await t.core.members.enroll({ phone: member.phone, name: 'Анна', consent: true, channel: 'telegram', identity: 'telegram:1' });
+    const again = await t.core.members.enroll({ phone: member.phone, name: 'Анна', consent: true, channel: 'telegram', identity: 'telegram:1', proved: true });
     expect(again.created).toBe(false);
     expect(again.card._id).toBe(card._id);
     expect(again.bonuses).toEqual([]);
@@ -132,10 +132,10 @@ describe('programme rules through the ledger', () => {
     expect(hostCard.balance).toBe(1000 + 2 * 3000);
     expect(await t.core.members.referralStats(String(host.member._id))).toEqual({ invited: 3, points: 6000 });
     // Inviting an existing member gives nothing: the phone is already known.
-    const again = await t.core.members.enroll({ phone: friends[0]!.member.phone, name: 'X', consent: true, channel: 'telegram', referralCode: host.member.referralCode });
+    const again = await t.core.members.enroll({ phone: friends[0]!.member.phone, name: 'X', consent: true, channel: 'telegram', proved: true, referralCode: host.member.referralCode });
     expect(again.bonuses).toEqual([]);
     // Self-referral: the host following their own link is a known phone too.
-    const self = await t.core.members.enroll({ phone: host.member.phone, name: 'X', consent: true, channel: 'telegram', referralCode: host.member.referralCode });
+    const self = await t.core.members.enroll({ phone: host.member.phone, name: 'X', consent: true, channel: 'telegram', proved: true, referralCode: host.member.referralCode });
     expect(self.bonuses).toEqual([]);
     expect((await t.core.cards.byNumber(host.card._id))!.balance).toBe(7000);
     await t.core.settings.update({ referral: s.referral });

@@ -39,6 +39,13 @@ describe('config', () => {
     expect(c.telegram).toMatchObject({ enabled: true, mode: { kind: 'polling' } });
   });
 
+  it('requires the phone hash secret in production (every process must hash alike), at least 32 characters', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24) })).toThrow(/PHONE_HASH_SECRET: required in production/);
+    expect(() => loadConfig({ PHONE_HASH_SECRET: 'short' })).toThrow(/PHONE_HASH_SECRET/);
+    expect(loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24), PHONE_HASH_SECRET: 'p'.repeat(32) }).phoneHashSecret).toBe('p'.repeat(32));
+    expect(loadConfig({}).phoneHashSecret).toBeUndefined();
+  });
+
   it('the start command exits 1 naming every bad variable, before anything connects', async () => {
     const r = await runMain({ PORT: '-1', REDIS_URL: 'http://nope', MONGODB_URL: 'mongodb://127.0.0.1:1/x' }, { until: 'exit', timeoutMs: 15_000 });
     expect(r.code).toBe(1);

@@ -5,7 +5,7 @@ import { buildApp, type AppDeps } from '../../api/app.js';
 import { createCore, type Core } from '../../core/core.js';
 import { createLogger } from '../../infra/logger.js';
 import type { Connection } from '../../infra/mongo.js';
-import { testMongo } from './env.js';
+import { TEST_PHONE_SECRET, testMongo } from './env.js';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -20,7 +20,7 @@ export interface TestApi {
 /** The whole app on this file's own database: real core, real FerretDB, nothing mocked. */
 export async function startTestApi(extra: Partial<AppDeps> = {}): Promise<TestApi> {
   const conn = await testMongo();
-  const core = createCore({ conn, guardedCardWrites: inject('mongoSource') !== 'ferretdb' });
+  const core = createCore({ conn, guardedCardWrites: inject('mongoSource') !== 'ferretdb', phoneHashSecret: TEST_PHONE_SECRET });
   await core.init();
   const adminToken = randomBytes(24).toString('base64url');
   const app = await buildApp({

@@ -3,7 +3,7 @@ import { createCore, type Core } from '../../core/core.js';
 import type { LedgerHooks } from '../../core/ledger/ledger.service.js';
 import { fixedClock } from './clock.js';
 import type { Connection } from '../../infra/mongo.js';
-import { testMongo } from './env.js';
+import { TEST_PHONE_SECRET, testMongo } from './env.js';
 import { recordingSink, type RecordingSink } from './events.js';
 
 export interface TestCore {
@@ -25,6 +25,7 @@ export async function testCore(opts: { ledgerHooks?: LedgerHooks; conn?: Connect
     clock,
     events: events.sink,
     guardedCardWrites: inject('mongoSource') !== 'ferretdb',
+    phoneHashSecret: TEST_PHONE_SECRET,
     ...(opts.ledgerHooks ? { ledgerHooks: opts.ledgerHooks } : {}),
     ...(opts.ledgerBudgetMs !== undefined ? { ledgerBudgetMs: opts.ledgerBudgetMs } : {}),
   });

@@ -4,6 +4,9 @@ import { connectMongo, poolSizeFor, type Connection } from '../../infra/mongo.js
 import { createQueueFactory, type QueueFactory } from '../../infra/queue.factory.js';
 import { createRedis, type Redis } from '../../infra/redis.js';
 
+/** The phone hash key of every test core (any ≥ 32 characters; the product's own is PHONE_HASH_SECRET or DATA_DIR's). */
+export const TEST_PHONE_SECRET = 'test-phone-hash-secret-0123456789abcdef';
+
 /** A unique name per test file: database names, queue prefixes. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;

@@ -141,3 +141,22 @@ describe('import of a messy 1,000-row file', () => {
     expect(await memberModels(t.conn).Members.countDocuments()).toBe(before);
   });
 });
+
+describe('an imported number someone had only typed', () => {
+  it('goes to a member of the base with its balance; the typist keeps their own card, without the number or the balance', async () => {
+    // A stranger types the number in a chat (proves nothing) before the shop imports its base.
+    const typist = await t.core.members.enroll({ phone: '+79995550101', name: 'Чужой', consent: true, channel: 'vk', identity: 'vk:555', proved: false });
+    expect(typist.phone).toBe('unproved');
+    const csv = 'Телефон;Имя;Баллы\n+7 999 555-01-01;Настоящая Владелица;750\n';
+    const r = await runImport(csv);
+    expect(r).toMatchObject({ status: 'done', created: 1, failed: 0 });
+    const owner = await t.core.members.findByPhone('+79995550101');
+    expect(owner?.name).toBe('Настоящая Владелица');
+    expect(String(owner?._id)).not.toBe(String(typist.member._id));
+    expect((await t.core.cards.byNumber(owner!.cardNumber!))?.balance).toBe(750);
+    // The typist's card holds nothing of the owner's, and the number is no longer theirs.
+    expect((await t.core.cards.byNumber(typist.card._id))?.balance).toBe(0);
+    const typistNow = await t.core.members.byId(String(typist.member._id));
+    expect(typistNow?.phone).not.toBe('+79995550101');
+  });
+});

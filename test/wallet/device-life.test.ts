@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { createLogger } from '../../infra/logger.js';
 import { readZip } from './zip.js';
 import { startWalletFixture, type WalletFixture } from './wallet.fixture.js';
 
@@ -99,5 +101,57 @@ describe("a device's whole life with a pass, over HTTP", () => {
     expect((await f.call('GET', `/passkit/v1/passes/${f.certs.signer.passTypeId}/${other.number}`, { headers: auth })).statusCode).toBe(401);
     expect((await f.call('POST', `/passkit/v1/devices/d1/registrations/${f.certs.signer.passTypeId}/${number}`, { headers: auth, body: { pushToken: 'zz' } })).statusCode).toBe(400);
     expect((await f.call('GET', `/passkit/v1/devices/d1/registrations/pass.other.type`)).statusCode).toBe(204);
+  });
+
+  it("registering a device for one pass changes that registration only, never the push token of the device's other passes", async () => {
+    const [a, b, c] = [await f.cardWithPass(), await f.cardWithPass(), await f.cardWithPass()];
+    const device = `dev${randomBytes(8).toString('hex')}`;
+    const mine = pushToken();
+    expect(await f.register(device, a.number, a.token, mine)).toBe(201);
+    expect(await f.register(device, b.number, b.token, mine)).toBe(201);
+    // Someone who knows the device id registers it for their own pass with their own token.
+    const theirs = pushToken();
+    expect(await f.register(device, c.number, c.token, theirs)).toBe(201);
+    const tokenOf = async (serial: string) => (await f.wallet.registry.forSerial(serial)).find((r) => r.device === device)?.pushToken;
+    expect(await tokenOf(a.number)).toBe(mine);
+    expect(await tokenOf(b.number)).toBe(mine);
+    expect(await tokenOf(c.number)).toBe(theirs);
+    // A new token for one pass (its own request) changes that pass's registration.
+    const renewed = pushToken();
+    expect(await f.register(device, a.number, a.token, renewed)).toBe(200);
+    expect(await tokenOf(a.number)).toBe(renewed);
+    expect(await tokenOf(b.number)).toBe(mine);
+  });
+
+  it('the unauthenticated device log is small, rate-limited per address, and logged cut short', async () => {
+    const lines: string[] = [];
+    const app = await buildApp({
+      logger: createLogger('info', { write: (l: string) => lines.push(l) }),
+      health: { checks: {} },
+      core: f.core,
+      adminToken: 'device-log-test-admin-token-0123',
+      wallet: f.wallet,
+    });
+    try {
+      const post = (logs: unknown, remoteAddress = '10.1.1.1') => app.inject({ method: 'POST', url: '/passkit/v1/log', payload: { logs }, remoteAddress });
+      expect((await post(Array.from({ length: 21 }, () => 'x'))).statusCode).toBe(400);
+      expect((await post(['x'.repeat(1001)])).statusCode).toBe(400);
+      const huge = await app.inject({ method: 'POST', url: '/passkit/v1/log', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ logs: ['x'.repeat(40_000)] }), remoteAddress: '10.1.1.1' });
+      expect(huge.statusCode).toBe(413);
+      const secret = `phone +79991234567 ${'y'.repeat(900)}`;
+      expect((await post(Array.from({ length: 20 }, () => secret))).statusCode).toBe(200);
+      const logged = lines.filter((l) => l.includes('Wallet device log'));
+      expect(logged).toHaveLength(1);
+      expect(logged[0]!.length).toBeLessThan(3000);
+      expect(logged[0]).not.toContain('79991234567');
+      // Ten a minute from one address (the refused ones counted too), then 429; another address is not affected.
+      for (let i = 0; i < 6; i++) await post(['ok']);
+      const limited = await post(['ok']);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json().error.code).toBe('rate_limited');
+      expect((await post(['ok'], '10.1.1.2')).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -70,7 +70,7 @@ describe('wallet configuration', () => {
   it('wants the certificate variables as a set, and a link secret in production', () => {
     let err: unknown;
     try {
-      loadConfig({ WALLET_SIGNER_CERT: dev.signerCert, APNS_KEY: dev.apnsKey, NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24) });
+      loadConfig({ WALLET_SIGNER_CERT: dev.signerCert, APNS_KEY: dev.apnsKey, NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24), PHONE_HASH_SECRET: 'p'.repeat(32) });
     } catch (e) {
       err = e;
     }
@@ -79,7 +79,7 @@ describe('wallet configuration', () => {
       ['APNS_KEY', 'APNS_KEY_ID', 'WALLET_PASS_TYPE_ID', 'WALLET_SIGNER_KEY', 'WALLET_TEAM_ID', 'WALLET_WWDR_CERT'].sort(),
     );
     const full = { WALLET_PASS_TYPE_ID: dev.passTypeId, WALLET_TEAM_ID: dev.teamId, WALLET_SIGNER_CERT: dev.signerCert, WALLET_SIGNER_KEY: dev.signerKey, WALLET_WWDR_CERT: dev.wwdrCert };
-    expect(() => loadConfig({ ...full, NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24) })).toThrow(/WALLET_LINK_SECRET/);
+    expect(() => loadConfig({ ...full, NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24), PHONE_HASH_SECRET: 'p'.repeat(32) })).toThrow(/WALLET_LINK_SECRET/);
     const c = loadConfig({ ...full, APNS_KEY: dev.apnsKey, APNS_KEY_ID: dev.apnsKeyId, APNS_HOST: 'https://api.sandbox.push.apple.com/' });
     expect(c.wallet.credentials?.passTypeId).toBe(dev.passTypeId);
     expect(c.wallet.apns).toMatchObject({ host: 'https://api.sandbox.push.apple.com', keyId: dev.apnsKeyId, teamId: dev.teamId });
@@ -93,7 +93,7 @@ describe('wallet configuration', () => {
     expect(setup.enabled && setup.summary).toMatch(/NOT FOR PRODUCTION/);
     expect(readFileSync(join(dataDir, 'wallet-link-secret'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
     expect(resolveWalletSetup(loadConfig({ DATA_DIR: join(dir, 'empty') }))).toMatchObject({ enabled: false });
-    expect(resolveWalletSetup(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24) }))).toMatchObject({ enabled: false });
+    expect(resolveWalletSetup(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24), PHONE_HASH_SECRET: 'p'.repeat(32) }))).toMatchObject({ enabled: false });
 
     const broken = join(dir, 'broken.crt');
     copyFileSync(other.signerCert, broken);

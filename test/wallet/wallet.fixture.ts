@@ -25,7 +25,7 @@ import { WALLET_UPDATES_QUEUE } from '../../workers/wallet/pass-update.job.js';
 import { startWalletWorkers, type WalletWorkerDeps, type WalletWorkers } from '../../workers/wallet/wallet.worker.js';
 import { startFakeApns, type FakeApns } from '../fakes/apns.fake.js';
 import { newMember } from '../helpers/core.js';
-import { testMongo, testQueues } from '../helpers/env.js';
+import { TEST_PHONE_SECRET, testMongo, testQueues } from '../helpers/env.js';
 
 export const PUBLIC_URL = 'https://loyalty.example';
 
@@ -72,7 +72,7 @@ export async function startWalletFixture(
   const queues = testQueues();
   // As the runtime wires it: the ledger hands its events to the consumers' queue.
   const sink = createQueueEventSink([queues.queue<DomainEvent>(DOMAIN_EVENTS_QUEUE)]);
-  const core = createCore({ conn, settingsCacheMs: 0, events: sink, guardedCardWrites: inject('mongoSource') !== 'ferretdb' });
+  const core = createCore({ conn, settingsCacheMs: 0, events: sink, guardedCardWrites: inject('mongoSource') !== 'ferretdb', phoneHashSecret: TEST_PHONE_SECRET });
   await core.init();
   const certs = await testCertificates();
   const generator = createPassPool({ pem: certs.signer.pem, threads: 1 });

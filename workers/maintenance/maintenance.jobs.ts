@@ -18,6 +18,18 @@ const definitions = {
     everyMs: 60 * 60_000,
     handle: (core: Core) => core.ledger.expireDue(),
   },
+  /** Contests past their published closing time are sealed then (the digest published), not whenever someone draws. */
+  contests: {
+    schema: z.object({}),
+    everyMs: 60_000,
+    handle: (core: Core) => core.contests.closeDue(),
+  },
+  /** Personal data that outlived its purpose: unfinished joins (a day), proofs, codes, counters, closed passes' devices. */
+  privacy: {
+    schema: z.object({}),
+    everyMs: 60 * 60_000,
+    handle: (core: Core) => core.privacy.expireStale(),
+  },
 } as const;
 export type MaintenanceJob = keyof typeof definitions;
 
