@@ -15,4 +15,3 @@ export const partnerInputSchema = z.strictObject({
     .describe('Accrual percent per level id (bp), winning over percentBp for the levels named'),
   redeemCapBp: bp.optional().describe('Most of a receipt (after discounts) points may pay, in bp; absent = the programme’s cap'),
 });
-export type PartnerInput = z.output<typeof partnerInputSchema>;
