@@ -146,6 +146,7 @@ export function createCore(deps: CoreDeps) {
     settings,
     clock,
     timeZone: deps.timeZone ?? 'Europe/Moscow',
+    partnerNames: () => partners.list(),
   });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
