@@ -27,14 +27,14 @@ describe('partner report', () => {
   });
 
   it('counts per partner exactly what the tills were told, refunds included, retries not twice', async () => {
-    const a = (await admin('POST', '/partners', { name: 'Alpha', percentBp: 1000, redeemCapBp: 5000 })).json().id as string;
-    const b = (await admin('POST', '/partners', { name: 'Beta', percentBp: 500 })).json().id as string;
-    const idle = (await admin('POST', '/partners', { name: 'Idle' })).json().id as string;
-    const store = async (name: string, partnerId?: string) => (await admin('POST', '/stores', { name, ...(partnerId ? { partnerId } : {}) })).json() as { id: string; key: string };
+    const a = (await admin('POST', '/partners', { name: 'Alpha', percentBp: 1000, redeemCapBp: 5000 })).json<{ id: string }>().id;
+    const b = (await admin('POST', '/partners', { name: 'Beta', percentBp: 500 })).json<{ id: string }>().id;
+    const idle = (await admin('POST', '/partners', { name: 'Idle' })).json<{ id: string }>().id;
+    const store = async (name: string, partnerId?: string) => (await admin('POST', '/stores', { name, ...(partnerId ? { partnerId } : {}) })).json<{ id: string; key: string }>();
     const sa = await store('Alpha shop', a);
     const sb = await store('Beta shop', b);
     const own = await store('Own shop');
-    const enrol = async () => (await t.call('POST', '/api/v1/members', { token: own.key, body: { phone: `+7997${String(phoneSeq++).padStart(7, '0')}`, name: 'Ivan', consent: true } })).json().cardNumber as string;
+    const enrol = async () => (await t.call('POST', '/api/v1/members', { token: own.key, body: { phone: `+7997${String(phoneSeq++).padStart(7, '0')}`, name: 'Ivan', consent: true } })).json<{ cardNumber: string }>().cardNumber;
 
     type Told = { accrued: number; redeemed: number; clawedBack: number; returned: number; purchases: number; refunds: number; revenue: number };
     const told = new Map<string, Told>();
@@ -43,20 +43,22 @@ describe('partner report', () => {
       const body = { receiptId, cardNumber, total, redeemPoints };
       const r = await t.call('POST', '/api/v1/purchases', { token: s.key, body });
       expect(r.statusCode).toBe(201);
+      const res = r.json<{ accrued: number; redeemed: number }>();
       // The till retries: the same answer, nothing counted twice.
       expect((await t.call('POST', '/api/v1/purchases', { token: s.key, body })).json()).toEqual(r.json());
       const x = of(k);
-      x.accrued += r.json().accrued;
-      x.redeemed += r.json().redeemed;
+      x.accrued += res.accrued;
+      x.redeemed += res.redeemed;
       x.purchases += 1;
       x.revenue += total;
     };
     const refund = async (s: { key: string }, k: string, refundId: string, receiptId: string, amount: number) => {
       const r = await t.call('POST', '/api/v1/refunds', { token: s.key, body: { refundId, receiptId, amount } });
       expect(r.statusCode).toBe(201);
+      const res = r.json<{ clawedBack: number; returned: number }>();
       const x = of(k);
-      x.clawedBack += r.json().clawedBack;
-      x.returned += r.json().returned;
+      x.clawedBack += res.clawedBack;
+      x.returned += res.returned;
       x.refunds += 1;
       x.revenue -= amount;
     };
@@ -72,7 +74,7 @@ describe('partner report', () => {
 
     const r = await admin('GET', '/reports/partners');
     expect(r.statusCode).toBe(200);
-    const body = r.json() as { items: { partnerId: string | null; name: string | null; accrued: number; redeemed: number; clawedBack: number; returned: number; purchases: number; refunds: number; revenueKopecks: number; issued: number; redeemedNet: number; balance: number; balanceKopecks: number }[]; total: { issued: number; redeemedNet: number; balance: number } };
+    const body = r.json<{ items: { partnerId: string | null; name: string | null; accrued: number; redeemed: number; clawedBack: number; returned: number; purchases: number; refunds: number; revenueKopecks: number; issued: number; redeemedNet: number; balance: number; balanceKopecks: number }[]; total: { issued: number; redeemedNet: number; balance: number } }>();
     const row = (id: string | null) => body.items.find((i) => i.partnerId === id)!;
     for (const [k, x] of told) {
       const got = row(k === '-' ? null : k);
