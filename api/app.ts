@@ -14,6 +14,7 @@ import { cardRoutes } from './routes/cards.routes.js';
 import { contestAdminRoutes, contestPublicRoutes } from './routes/contests.routes.js';
 import { healthRoutes, type HealthChecks } from './routes/health.routes.js';
 import { memberRoutes } from './routes/members.routes.js';
+import { partnerRoutes } from './routes/partners.routes.js';
 import { purchaseRoutes } from './routes/purchases.routes.js';
 import { settingsRoutes } from './routes/settings.routes.js';
 import type { Wallet } from '../core/wallet/wallet.service.js';
@@ -126,6 +127,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
         async (adm) => {
           adm.addHook('onRequest', adm.authenticateAdmin);
           await adm.register(storeRoutes({ admin }));
+          await adm.register(partnerRoutes({ partners: core.partners }));
           await adm.register(memberRoutes({ admin, who: 'admin' }));
           await adm.register(settingsRoutes({ core }));
           await adm.register(cardAdminRoutes({ core }));

@@ -29,6 +29,8 @@ import { phoneRegistryModels } from './members/phone-registry.model.js';
 import { phoneProofModel } from './members/phone-proof.model.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
+import { createPartnerRepository } from './partners/partner.repository.js';
+import { createPartnerService } from './partners/partner.service.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createErasure } from './privacy/erasure.service.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
@@ -108,8 +110,18 @@ export function createCore(deps: CoreDeps) {
     clock,
   });
   const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock });
-  const purchases = createPurchaseService({ ledger, cards, members, settings });
   const stores = createStoreRepository(deps.conn, { clock });
+  const wallets = walletModels(deps.conn);
+  const partners = createPartnerService({
+    repo: createPartnerRepository(deps.conn),
+    settings,
+    storesOf: (id) => stores.countByPartner(id),
+    // Members read the partners on the back of their passes: every pass is refreshed and pushed.
+    changed: () => wallets.Passes.updateMany({}, { $set: { dirty: true, dirtyAt: clock.now() } }),
+    clock,
+    ...(deps.settingsCacheMs !== undefined ? { cacheMs: Math.max(deps.settingsCacheMs, 1000) } : {}),
+  });
+  const purchases = createPurchaseService({ ledger, cards, members, settings, partners });
   const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, rates, clock });
   const accountLinks = createAccountLinks({ Codes: accountLinkCodeModel(deps.conn), members, hasher, rates, clock });
   const contests = createContestService({ models: contestModels(deps.conn), cards, members, links: accountLinks, rates, settings, outbox, clock });
@@ -134,8 +146,9 @@ export function createCore(deps: CoreDeps) {
     settings,
     clock,
     timeZone: deps.timeZone ?? 'Europe/Moscow',
+    partnerNames: () => partners.list(),
   });
-  const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: walletModels(deps.conn), rates, clock });
+  const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,
     settings: settingsRepo,
@@ -144,6 +157,8 @@ export function createCore(deps: CoreDeps) {
     members,
     purchases,
     stores,
+    /** Partners (brands of an umbrella programme) and their terms. */
+    partners,
     outbox,
     phoneProofs,
     /** Codes from a member's chat that link their Twitch account (typed in a giveaway instead of the card number). */
@@ -162,7 +177,7 @@ export function createCore(deps: CoreDeps) {
     /** Linking chat accounts by phone, with the phone-ownership proof where a channel needs it. */
     chatLink: createChatLinkService({ members, phoneProofs, hasher }),
     /** Stores and enrolment as the admin API and the admin CLI do them. */
-    admin: createAdminService({ stores, settings: settingsRepo, members, cards, erasure: privacy }),
+    admin: createAdminService({ stores, settings: settingsRepo, members, cards, erasure: privacy, partners }),
     twitch: {
       tokens: twitchTokens,
       state: twitchState,
@@ -171,8 +186,8 @@ export function createCore(deps: CoreDeps) {
         createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
     },
     /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
-    createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'clock'>) =>
-      createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
+    createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'partners' | 'clock'>) =>
+      createWallet({ models: wallets, Cards, cards, members, settings, partners: () => partners.all(), clock, ...w }),
     /** Import, segments, reports, exports (core/insight/insight.ts). */
     insight,
     /** Creates indexes (and the default settings) once at start-up. */
@@ -184,6 +199,7 @@ export function createCore(deps: CoreDeps) {
         members.init(),
         purchases.init(),
         stores.init(),
+        partners.init(),
         outbox.init(),
         phoneProofs.init(),
         rates.init(),

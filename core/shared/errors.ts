@@ -41,6 +41,9 @@ export const ERROR_CODES = [
   'segment_not_found',
   /** A draw asked for before the contest closed (at its closing time, or early with a published reason). */
   'contest_still_open',
+  'partner_not_found',
+  /** A partner that stores still belong to is not deleted. */
+  'partner_in_use',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

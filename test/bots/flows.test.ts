@@ -47,7 +47,7 @@ describe('flows: joining', () => {
     expect(textOf(done)).toContain(`Приветственный бонус: <b>+${ruNumber(1000)} баллов</b>`);
     const menu = keyboardOf(done);
     expect(menu?.kind).toBe('menu');
-    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.action)).toEqual(['balance', 'card', 'history', 'invite', 'settings', 'help']);
+    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.action)).toEqual(['balance', 'card', 'history', 'invite', 'settings', 'help', 'partners']);
     expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toContain('💰 Баланс');
   });
 
@@ -66,7 +66,7 @@ describe('flows: joining', () => {
     expect(textOf(done)).toContain('Welcome to the programme, Tom!');
     expect(textOf(done)).toContain('Welcome bonus: <b>+1,000 points</b>');
     const menu = keyboardOf(done);
-    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toEqual(['💰 Balance', '💳 My card', '📜 History', '🎁 Invite a friend', '⚙️ Settings', '❓ Help']);
+    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toEqual(['💰 Balance', '💳 My card', '📜 History', '🎁 Invite a friend', '⚙️ Settings', '❓ Help', '🏬 Where the card works']);
     const member = await t.core.members.findByIdentity(`telegram:${who.userId}`);
     expect(member?.language).toBe('en');
     expect(await flows.languageOf(who)).toBe('en');
