@@ -40,6 +40,8 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   file_too_large: 413,
   segment_not_found: 404,
   contest_still_open: 409,
+  broadcast_not_found: 404,
+  broadcast_state: 409,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {

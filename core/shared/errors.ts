@@ -41,6 +41,9 @@ export const ERROR_CODES = [
   'segment_not_found',
   /** A draw asked for before the contest closed (at its closing time, or early with a published reason). */
   'contest_still_open',
+  'broadcast_not_found',
+  /** Pause, resume or cancel asked of a broadcast in a status that does not allow it. */
+  'broadcast_state',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
