@@ -14,6 +14,7 @@ import { historyReplies } from './history.flow.js';
 import { inviteReplies } from './invite.flow.js';
 import { contactKeyboard, continueJoin } from './join.flow.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
+import { marketingReplies, unsubscribeReplies } from './marketing.flow.js';
 import { levelChangedText, phoneVerificationText, pointsChangedText } from './notification.render.js';
 import { eraseAskReplies, eraseConfirmReplies, languageReplies, notificationsReplies, settingsReplies } from './settings.flow.js';
 
@@ -37,6 +38,8 @@ const HANDLERS: Record<string, Handler> = {
   [ACTION.notifications]: (ctx, arg) => notificationsReplies(ctx, arg),
   [ACTION.erase]: (ctx) => eraseAskReplies(ctx),
   [ACTION.eraseConfirm]: (ctx, arg) => eraseConfirmReplies(ctx, arg),
+  [ACTION.marketing]: (ctx, arg) => marketingReplies(ctx, arg),
+  [ACTION.unsubscribe]: (ctx, arg) => unsubscribeReplies(ctx, arg),
   // A consent button pressed again after joining: nothing to do, show the menu.
   [ACTION.consent]: (ctx) => memberStartReplies(ctx),
 };
@@ -95,6 +98,8 @@ export function createFlows(deps: {
   return {
     async handle(sender: Sender, input: Input): Promise<Reply[]> {
       const ctx = await loadContext(flowDeps, sender);
+      // Writing to the bot again makes a chat that had blocked it reachable for broadcasts again.
+      if (ctx.member?.unreachable && sender.channel !== 'console' && ctx.member.unreachable[sender.channel]) await deps.core.broadcasts.setReachable(ctx.identity, true);
       try {
         // A typed number this member gave was proved by its owner: told once, on this visit.
         const released = ctx.member?.phoneReleasedAt ? await releasedNotice(ctx) : [];
@@ -105,6 +110,10 @@ export function createFlows(deps: {
         if (!reply) throw err;
         return [reply];
       }
+    },
+
+    async reachability(sender: Sender, reachable: boolean): Promise<void> {
+      await deps.core.broadcasts.setReachable(`${sender.channel}:${sender.userId}`, reachable);
     },
 
     async languageOf(sender: Sender): Promise<Language> {

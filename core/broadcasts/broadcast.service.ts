@@ -410,6 +410,35 @@ export function createBroadcastService(deps: {
       await maybeDone(d.b);
     },
 
+    /**
+     * Records the outcomes of a batch (VK, Wallet): one update per outcome, the counters moved by
+     * what actually changed; members whose chat refused are marked unreachable there.
+     */
+    async finishBatch(b: string, channel: BroadcastChannel, claim: string, outcomes: { d: Pick<DeliveryDoc, '_id' | 'memberId'>; outcome: DeliveryOutcome; reason: string | null }[]): Promise<void> {
+      const groups = new Map<string, { outcome: DeliveryOutcome; reason: string | null; ids: string[] }>();
+      for (const o of outcomes) {
+        const key = `${o.outcome}\u0000${o.reason ?? ''}`;
+        const g = groups.get(key) ?? { outcome: o.outcome, reason: o.reason, ids: [] };
+        g.ids.push(o.d._id);
+        groups.set(key, g);
+      }
+      const inc: Record<string, number> = {};
+      for (const g of groups.values()) {
+        const n = await deliveries.finishMany(g.ids, claim, g.outcome, g.reason, clock.now());
+        inc[`counts.${channel}.queued`] = (inc[`counts.${channel}.queued`] ?? 0) - n;
+        inc[`counts.${channel}.${g.outcome}`] = (inc[`counts.${channel}.${g.outcome}`] ?? 0) + n;
+      }
+      await repo.inc(b, inc);
+      if (channel !== 'wallet') {
+        for (const o of outcomes) if (o.outcome === 'blocked') await deps.recipients.setUnreachable(o.d.memberId, channel, clock.now());
+      }
+      await maybeDone(b);
+    },
+
+    async releaseBatch(ids: string[], claim: string): Promise<void> {
+      await deliveries.releaseMany(ids, claim);
+    },
+
     /** Gives a delivery back (nothing reached the chat: a 429, a server error). */
     async release(deliveryId: string, claim: string): Promise<void> {
       await deliveries.release(deliveryId, claim);

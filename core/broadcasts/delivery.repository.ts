@@ -39,6 +39,16 @@ export function createDeliveryRepository(conn: Connection) {
       const r = await Deliveries.updateOne({ _id: id, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
       return r.modifiedCount === 1;
     },
+    /** Many sending (by `claim`) → one outcome; returns how many moved. */
+    async finishMany(ids: string[], claim: string, outcome: DeliveryOutcome, reason: string | null, at: Date): Promise<number> {
+      if (ids.length === 0) return 0;
+      const r = await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
+      return r.modifiedCount;
+    },
+    /** Gives back every delivery `claim` holds among `ids`. */
+    async releaseMany(ids: string[], claim: string): Promise<void> {
+      await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
+    },
     /** sending (by `claim`) → queued: nothing reached the chat (a 429, a pause). */
     async release(id: string, claim: string): Promise<boolean> {
       const r = await Deliveries.updateOne({ _id: id, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
