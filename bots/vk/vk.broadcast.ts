@@ -28,13 +28,13 @@ export function vkBroadcastSender(vk: VK, i18n: I18n): (peerIds: string[], m: Br
     const reply = broadcastReply(i18n, m);
     let answers: PeerAnswer[];
     try {
-      answers = (await vk.api.messages.send({
+      answers = await vk.api.messages.send({
         peer_ids: peerIds.map(Number),
         random_id: randomId,
         message: htmlToVkText(reply.text),
         ...(reply.keyboard ? { keyboard: keyboardJson(reply.keyboard) } : {}),
         dont_parse_links: 1,
-      })) as PeerAnswer[];
+      });
     } catch (err) {
       const code = err instanceof APIError ? Number(err.code) : null;
       const wait = code !== null ? RETRY_MS[code] : undefined;

@@ -36,4 +36,3 @@ export function createBroadcasts(deps: {
   const automations = createAutomations({ broadcasts: service, recipients, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   return Object.assign(service, { automations });
 }
-export type Broadcasts = ReturnType<typeof createBroadcasts>;

@@ -116,7 +116,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       if (r.global) {
         // Telegram throttles the bot: every worker of this queue pauses, nothing waits in a job.
         log.warn({ retryAfterMs: r.afterMs }, 'telegram: 429, pausing broadcast sends');
-        await telegram.rateLimit(r.afterMs);
+        await queues.queue(BROADCAST_QUEUES.telegram).rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
       if (job.attemptsMade + 1 >= SEND_ATTEMPTS) {
@@ -146,7 +146,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       const r = await send(c.deliveries.map((d) => d.to), messageOf(core, b, lang), vkRandomId(b._id));
       if (!(r instanceof Map)) {
         await broadcasts.releaseBatch(ids, claim);
-        await vk.rateLimit(r.afterMs);
+        await queues.queue(BROADCAST_QUEUES.vk).rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
       const outcomes = c.deliveries.map((d) => {
