@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     const rt = await startRuntime(config, logger, shutdown, { print: (l) => lines.push(l) });
     const { role } = config;
     // Broadcasts created by this process (API, panel) go straight to the planner's queue.
-    rt.core.broadcasts.useJobs(broadcastJobsClient(rt.queues));
+    rt.core.broadcasts.useJobs(broadcastJobsClient(rt.queues, config.broadcasts.recheckMs));
     lines.push(
       `Role: ${role}`,
       `MongoDB: ${rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL' : `embedded ${rt.endpoints.mongo.source} on ${rt.endpoints.mongo.url}`} (db "${config.mongo.db}")`,

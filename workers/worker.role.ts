@@ -92,7 +92,7 @@ export async function startWorkers<M>(deps: WorkerRoleDeps<M>): Promise<RoleHand
   }
   // Broadcasts: their own queues, so a campaign never holds up a notice.
   const senders = deps.broadcastSenders ?? {};
-  const broadcasts = await startBroadcastWorkers({ core, queues, senders, wallet: deps.wallet?.wallet ?? null, logger, options: deps.config.broadcasts });
+  const broadcasts = await startBroadcastWorkers({ core, queues, redis: deps.redis, senders, wallet: deps.wallet?.wallet ?? null, logger, options: deps.config.broadcasts });
   processors.push({ name: `broadcasts (${[...Object.keys(senders), ...(deps.wallet ? ['wallet'] : [])].join(', ') || 'no channel'})`, close: () => broadcasts.close() });
   if (deps.twitch) {
     const giveaway = core.twitch.giveaway({ helix: deps.twitch.helix, i18n: deps.i18n, log: logger.child({ channel: 'twitch' }) });

@@ -62,7 +62,7 @@ export function createFlows(deps: {
   policyUrl?: string;
   /** Apple Wallet, when configured: "My card" then carries the pass link (and file on Telegram). */
   wallet?: CardWallet | undefined;
-}): Flows & { notification(event: DomainEvent): Promise<Notification[]> } {
+}): Flows & { notification(event: DomainEvent): Promise<Notification[]>; reachability(sender: Sender, reachable: boolean): Promise<void> } {
   const flowDeps: FlowDeps = { core: deps.core, i18n: deps.i18n, conversations: deps.core.conversations, links: deps.links, policyUrl: deps.policyUrl };
 
   async function route(ctx: FlowContext, input: Input): Promise<Reply[]> {

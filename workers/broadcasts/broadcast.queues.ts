@@ -37,11 +37,15 @@ export function enqueueWork(queues: QueueFactory, work: PlanWork): Promise<unkno
   ]);
 }
 
-/** The core's port onto the plan queue (the API role and the CLI create broadcasts through it). */
-export function broadcastJobsClient(queues: QueueFactory): BroadcastJobs {
+/**
+ * The core's port onto the plan queue (the API role and the CLI create broadcasts through it).
+ * A wait is cut to `maxDelayMs` (BROADCAST_RECHECK_MS): the job then looks again, so a changed
+ * schedule, quiet hours or clock is seen within that time.
+ */
+export function broadcastJobsClient(queues: QueueFactory, maxDelayMs: number): BroadcastJobs {
   return {
     async plan(id, delayMs = 0) {
-      await queues.queue(BROADCAST_QUEUES.plan).add('plan', { id }, { jobId: `plan.${id}`, delay: Math.max(0, delayMs), removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
+      await queues.queue(BROADCAST_QUEUES.plan).add('plan', { id }, { jobId: `plan.${id}`, delay: Math.min(maxDelayMs, Math.max(0, delayMs)), removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
     },
   };
 }

@@ -9,6 +9,7 @@ import type { Wallet } from '../../core/wallet/wallet.service.js';
 import type { BroadcastMessage, BroadcastSenders } from '../../infra/broadcast-delivery.js';
 import type { Logger } from '../../infra/logger.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
+import type { Redis } from '../../infra/redis.js';
 import { BROADCAST_QUEUES, broadcastJobsClient, deliveryBatch, enqueueWork, oneDelivery, planJob } from './broadcast.queues.js';
 
 export interface BroadcastWorkerOptions {
@@ -54,12 +55,12 @@ const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): Broa
  * Never waits inside a job: a 429 pauses the whole queue (worker.rateLimit + RateLimitError),
  * quiet hours and schedules put the job back (moveToDelayed).
  */
-export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFactory; senders: BroadcastSenders; wallet: Wallet | null; logger: Logger; options?: Partial<BroadcastWorkerOptions> }) {
+export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFactory; redis: Redis; senders: BroadcastSenders; wallet: Wallet | null; logger: Logger; options?: Partial<BroadcastWorkerOptions> }) {
   const { core, queues, senders, logger } = deps;
   const o = { ...DEFAULT_BROADCAST_OPTIONS, ...deps.options };
   const log = logger.child({ role: 'broadcasts' });
   const broadcasts = core.broadcasts;
-  broadcasts.useJobs(broadcastJobsClient(queues));
+  broadcasts.useJobs(broadcastJobsClient(queues, o.recheckMs));
   const lock = { lockDuration: o.stallMs, stalledInterval: o.stallMs };
 
   async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
@@ -89,6 +90,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     { concurrency: 2, ...lock },
   );
 
+  const telegramQueue = queues.queue(BROADCAST_QUEUES.telegram);
+  const pauseKey = `${queues.prefix}:${BROADCAST_QUEUES.telegram}:paused`;
   const telegram = queues.worker(
     BROADCAST_QUEUES.telegram,
     async (job: Job, token?: string) => {
@@ -107,6 +110,13 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         await broadcasts.finish(c.delivery, claim, 'failed', 'telegram is not configured in the worker');
         return;
       }
+      // Jobs already running when a 429 came must not send either: the pause is shared through Redis.
+      const paused = await deps.redis.pttl(pauseKey);
+      if (paused > 0) {
+        await broadcasts.release(id, claim);
+        await telegramQueue.rateLimit(paused);
+        throw Worker.RateLimitError();
+      }
       const r = await send(c.delivery.to, messageOf(core, c.broadcast, c.delivery.lang));
       if (r.status !== 'retry') {
         await broadcasts.finish(c.delivery, claim, r.status, r.status === 'sent' ? null : r.reason);
@@ -116,7 +126,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       if (r.global) {
         // Telegram throttles the bot: every worker of this queue pauses, nothing waits in a job.
         log.warn({ retryAfterMs: r.afterMs }, 'telegram: 429, pausing broadcast sends');
-        await queues.queue(BROADCAST_QUEUES.telegram).rateLimit(r.afterMs);
+        await deps.redis.set(pauseKey, '1', 'PX', r.afterMs);
+        await telegramQueue.rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
       if (job.attemptsMade + 1 >= SEND_ATTEMPTS) {
@@ -183,8 +194,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
   // crash between insert and hand-over) are handed to the planner; automations run hourly.
   let lastAutomations = 0;
   const tickQueue = queues.queue(BROADCAST_QUEUES.tick);
-  await tickQueue.upsertJobScheduler('broadcast-tick', { every: o.tickMs, immediately: true }, { name: 'tick', data: {} });
-  const jobs = broadcastJobsClient(queues);
+  await tickQueue.upsertJobScheduler('broadcast-tick', { every: o.tickMs }, { name: 'tick', data: {} });
+  const jobs = broadcastJobsClient(queues, o.recheckMs);
   const tick = queues.worker(
     BROADCAST_QUEUES.tick,
     async () => {
