@@ -29,6 +29,7 @@ import { exportRoutes } from './routes/exports.routes.js';
 import { importRoutes } from './routes/imports.routes.js';
 import { reportRoutes } from './routes/reports.routes.js';
 import { segmentRoutes } from './routes/segments.routes.js';
+import { broadcastRoutes } from './routes/broadcasts.routes.js';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
@@ -137,6 +138,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
           await adm.register(segmentRoutes({ core, jobs: deps.insightJobs }));
           await adm.register(reportRoutes({ core }));
           await adm.register(exportRoutes({ core }));
+          await adm.register(broadcastRoutes({ core }));
         },
         { prefix: '/admin' },
       );

@@ -72,6 +72,12 @@ export const envSchema = z.object({
   // Reports count days and months in the shop's time zone (an IANA name).
   SHOP_TIMEZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
   IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(2 ** 31).default(100 * 1024 * 1024),
+  // Broadcasts: Telegram messages/s and VK calls/s for all workers together; how long a silent
+  // worker's jobs wait before another takes them over; the longest a waiting job sleeps.
+  BROADCAST_TELEGRAM_RATE: z.coerce.number().int().min(1).max(1000).default(25),
+  BROADCAST_VK_RATE: z.coerce.number().int().min(1).max(100).default(20),
+  BROADCAST_STALL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  BROADCAST_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
 });
 
 function isTimeZone(tz: string): boolean {
@@ -178,6 +184,8 @@ export interface Config {
   twitch: TwitchConfig;
   /** Import, segments and reports: the shop's time zone, the largest import file accepted. */
   insight: { timeZone: string; importMaxBytes: number };
+  /** Broadcast delivery: rates (all workers together), stall takeover, the longest wait in a job. */
+  broadcasts: { telegramRate: number; vkRate: number; stallMs: number; recheckMs: number };
 }
 
 export class ConfigError extends Error {
@@ -338,5 +346,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     wallet,
     twitch,
     insight: { timeZone: env.SHOP_TIMEZONE, importMaxBytes: env.IMPORT_MAX_BYTES },
+    broadcasts: { telegramRate: env.BROADCAST_TELEGRAM_RATE, vkRate: env.BROADCAST_VK_RATE, stallMs: env.BROADCAST_STALL_MS, recheckMs: env.BROADCAST_RECHECK_MS },
   };
 }

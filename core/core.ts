@@ -1,5 +1,9 @@
 import type { Connection } from 'mongoose';
 import { createAdminService } from './admin/admin.service.js';
+import { createBroadcastRepository } from './broadcasts/broadcast.repository.js';
+import { createBroadcasts } from './broadcasts/broadcasts.js';
+import { createDeliveryRepository } from './broadcasts/delivery.repository.js';
+import { createRecipientRepository } from './broadcasts/recipient.repository.js';
 import { cardModel } from './cards/card.model.js';
 import { createCardService } from './cards/card.service.js';
 import { contestModels } from './contests/contest.model.js';
@@ -148,6 +152,9 @@ export function createCore(deps: CoreDeps) {
     timeZone: deps.timeZone ?? 'Europe/Moscow',
     partnerNames: () => partners.list(),
   });
+  const broadcasts = createBroadcasts({
+    repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn), recipients: createRecipientRepository(deps.conn) },
+    segments: insight.segments, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,
@@ -190,6 +197,8 @@ export function createCore(deps: CoreDeps) {
       createWallet({ models: wallets, Cards, cards, members, settings, partners: () => partners.all(), clock, ...w }),
     /** Import, segments, reports, exports (core/insight/insight.ts). */
     insight,
+    /** Broadcasts through Telegram, VK and Wallet, and the automations on the same engine (core/broadcasts). */
+    broadcasts,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
       await Promise.all([
@@ -209,6 +218,7 @@ export function createCore(deps: CoreDeps) {
         twitchTokens.init(),
         twitchState.init(),
         insight.init(),
+        broadcasts.init(),
       ]);
       await settingsRepo.current();
     },

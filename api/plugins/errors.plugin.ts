@@ -42,6 +42,8 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   contest_still_open: 409,
   partner_not_found: 404,
   partner_in_use: 409,
+  broadcast_not_found: 404,
+  broadcast_state: 409,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {

@@ -44,6 +44,9 @@ export const ERROR_CODES = [
   'partner_not_found',
   /** A partner that stores still belong to is not deleted. */
   'partner_in_use',
+  'broadcast_not_found',
+  /** Pause, resume or cancel asked of a broadcast in a status that does not allow it. */
+  'broadcast_state',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
