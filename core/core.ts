@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { createAdminService } from './admin/admin.service.js';
+import { createAuditLog } from './audit/audit.repository.js';
 import { cardModel } from './cards/card.model.js';
 import { createCardService } from './cards/card.service.js';
 import { contestModels } from './contests/contest.model.js';
@@ -37,11 +38,15 @@ import { createAudienceRepository } from './segments/audience.repository.js';
 import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createRateCounters } from './shared/rate-counter.repository.js';
+import { createSessionRepository } from './sessions/session.repository.js';
+import { createSessionService, type SessionPolicy } from './sessions/session.service.js';
 import { createStoreRepository } from './stores/store.repository.js';
 import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
 import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
 import { createTwitchStateRepository } from './twitch/twitch-state.repository.js';
 import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
+import { createUserRepository } from './users/user.repository.js';
+import { createUserService } from './users/user.service.js';
 import { walletModels } from './wallet/wallet.model.js';
 import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
@@ -72,6 +77,8 @@ export interface CoreDeps {
   log?: (msg: string, err?: unknown) => void;
   /** The shop's time zone (reports' days, quiet hours): IANA name. */
   timeZone?: string;
+  /** Idle and absolute expiry of panel sessions (PANEL_SESSION_*); default 30 minutes and 12 hours. */
+  panelSessions?: SessionPolicy;
 }
 
 export function createCore(deps: CoreDeps) {
@@ -135,6 +142,11 @@ export function createCore(deps: CoreDeps) {
     clock,
     timeZone: deps.timeZone ?? 'Europe/Moscow',
   });
+  const userRepo = createUserRepository(deps.conn);
+  const users = createUserService({ repo: userRepo, storeExists: async (id) => /^[a-f0-9]{24}$/.test(id) && (await stores.findById(id)) !== null });
+  const sessionRepo = createSessionRepository(deps.conn);
+  const sessions = createSessionService({ repo: sessionRepo, users, clock, policy: deps.panelSessions ?? { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 } });
+  const audit = createAuditLog(deps.conn, { clock });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: walletModels(deps.conn), rates, clock });
   return {
     clock,
@@ -175,6 +187,12 @@ export function createCore(deps: CoreDeps) {
       createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
     /** Import, segments, reports, exports (core/insight/insight.ts). */
     insight,
+    /** Staff accounts of the web panel (roles in core/access/access.policy.ts). */
+    users,
+    /** Signed-in panel sessions. */
+    sessions,
+    /** Who changed what, when, before and after. */
+    audit,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
       await Promise.all([
@@ -193,6 +211,9 @@ export function createCore(deps: CoreDeps) {
         twitchTokens.init(),
         twitchState.init(),
         insight.init(),
+        userRepo.init(),
+        sessionRepo.init(),
+        audit.init(),
       ]);
       await settingsRepo.current();
     },

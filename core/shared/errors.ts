@@ -41,6 +41,17 @@ export const ERROR_CODES = [
   'segment_not_found',
   /** A draw asked for before the contest closed (at its closing time, or early with a published reason). */
   'contest_still_open',
+  /** Staff accounts and panel sign-in. */
+  'user_exists',
+  'user_not_found',
+  'invalid_email',
+  'weak_password',
+  'store_required',
+  'last_owner',
+  'invalid_credentials',
+  'login_throttled',
+  /** A panel form or htmx request without its session's CSRF token. */
+  'csrf_failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
