@@ -22,6 +22,8 @@ import { createChatLinkService } from './members/chat-link.service.js';
 import { accountLinkCodeModel } from './members/account-link.model.js';
 import { createAccountLinks } from './members/account-link.service.js';
 import { createMemberBonuses } from './members/member-bonus.js';
+import { createMemberDirectory } from './members/member-directory.js';
+import { createMemberDirectoryRepository } from './members/member-directory.repository.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
 import { createKeyedHasher } from './members/phone-hash.js';
@@ -187,6 +189,8 @@ export function createCore(deps: CoreDeps) {
       createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
     /** Import, segments, reports, exports (core/insight/insight.ts). */
     insight,
+    /** The staff's member search and member page (the web panel). */
+    directory: createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings }),
     /** Staff accounts of the web panel (roles in core/access/access.policy.ts). */
     users,
     /** Signed-in panel sessions. */

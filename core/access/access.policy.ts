@@ -1,4 +1,3 @@
-import { DomainError } from '../shared/errors.js';
 import type { StaffRole } from '../users/user.roles.js';
 
 /**
@@ -32,17 +31,6 @@ const POLICY = {
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Action = keyof typeof POLICY;
-export const ACTIONS = Object.keys(POLICY) as Action[];
-
 export function can(role: StaffRole, action: Action): boolean {
   return (POLICY[action] as readonly StaffRole[]).includes(role);
-}
-
-export function assertCan(role: StaffRole, action: Action): void {
-  if (!can(role, action)) throw new DomainError('forbidden', `the ${role} role may not ${action}`, { action });
-}
-
-/** The roles allowed an action (the README's roles table and the users page show it). */
-export function rolesFor(action: Action): readonly StaffRole[] {
-  return POLICY[action];
 }

@@ -41,7 +41,7 @@ export function createAuditLog(conn: Connection, deps: { clock: Clock }) {
   const Entries = auditModel(conn);
   return {
     async init(): Promise<void> {
-      await Entries.init();
+      await Entries.createIndexes();
     },
     async record(e: AuditInput): Promise<void> {
       await Entries.create({
@@ -67,4 +67,3 @@ export function createAuditLog(conn: Connection, deps: { clock: Clock }) {
     },
   };
 }
-export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -5,7 +5,7 @@ export function createSessionRepository(conn: Connection) {
   const Sessions = sessionModel(conn);
   return {
     async init(): Promise<void> {
-      await Sessions.init();
+      await Sessions.createIndexes();
     },
     async insert(doc: SessionDoc): Promise<void> {
       await Sessions.create(doc);

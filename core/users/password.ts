@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 // scrypt at N=2^15, r=8, p=1 (OWASP's minimum for scrypt): ~50 ms and 32 MiB per check.
 const N = 2 ** 15;
@@ -6,9 +6,12 @@ const R = 8;
 const P = 1;
 const KEYLEN = 32;
 
-function derive(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+function derive(password: string, salt: Buffer, opts: { N: number; r: number; p: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFKC'), salt, KEYLEN, { ...opts, maxmem: 128 * opts.N! * opts.r! * 2 }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password.normalize('NFKC'), salt, KEYLEN, { ...opts, maxmem: 256 * opts.N * opts.r }, (err, key) => {
+      if (err) reject(err);
+      else resolve(key);
+    });
   });
 }
 

@@ -21,12 +21,12 @@ export function createUserRepository(conn: Connection) {
   const Users = userModel(conn);
   return {
     async init(): Promise<void> {
-      await Users.init();
+      await Users.createIndexes();
     },
     async insert(input: { email: string; passwordHash: string; role: StaffRole; storeId: string | null }): Promise<StaffUser> {
       try {
         const doc = await Users.create(input);
-        return view(doc.toObject() as UserDoc);
+        return view(doc.toObject());
       } catch (err) {
         // The e-mail is the collection's only unique index.
         if (isDuplicateKey(err)) throw new DomainError('user_exists', 'a user with this e-mail exists', { field: 'email' });
@@ -51,7 +51,7 @@ export function createUserRepository(conn: Connection) {
     },
     async update(id: string, patch: Partial<{ role: StaffRole; storeId: string | null; active: boolean; passwordHash: string }>): Promise<StaffUser | null> {
       if (!Types.ObjectId.isValid(id)) return null;
-      const d = await Users.findByIdAndUpdate(id, { $set: patch }, { new: true }).lean<UserDoc>();
+      const d = await Users.findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' }).lean<UserDoc>();
       return d ? view(d) : null;
     },
   };

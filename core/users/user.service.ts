@@ -79,4 +79,3 @@ export function createUserService(deps: { repo: UserRepository; storeExists: (id
     },
   };
 }
-export type UserService = ReturnType<typeof createUserService>;
