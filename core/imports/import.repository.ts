@@ -1,5 +1,6 @@
 import type { Connection, mongo } from 'mongoose';
 import { isDuplicateKey } from '../shared/errors.js';
+import { deleteInBatches } from '../shared/mongo.js';
 import { importModels, type ImportChunkDoc, type ImportDoc, type ImportErrorDoc, type ImportOutcomeDoc, type ImportStagedDoc, type RowOutcome } from './import.model.js';
 import type { ImportRow, RowError } from './import.row.js';
 
@@ -56,17 +57,17 @@ export function createImportRepository(conn: Connection) {
     },
 
     async dropChunks(importId: string): Promise<void> {
-      await Chunks.deleteMany({ importId });
+      await deleteInBatches(Chunks, { importId });
     },
 
     /** Forgets what an earlier read of this import staged, reported and applied (a read starts afresh). */
     async clearRead(importId: string): Promise<void> {
-      await Promise.all([Staged.deleteMany({ importId }), Errors.deleteMany({ importId }), Outcomes.deleteMany({ importId })]);
+      await Promise.all([deleteInBatches(Staged, { importId }), deleteInBatches(Errors, { importId }), deleteInBatches(Outcomes, { importId })]);
     },
 
     /** The file and the working rows; counts and errors stay. */
     async cleanUp(importId: string): Promise<void> {
-      await Promise.all([Chunks.deleteMany({ importId }), Staged.deleteMany({ importId }), Outcomes.deleteMany({ importId })]);
+      await Promise.all([deleteInBatches(Chunks, { importId }), deleteInBatches(Staged, { importId }), deleteInBatches(Outcomes, { importId })]);
     },
 
     async stage(rows: ImportStagedDoc[]): Promise<void> {
