@@ -33,6 +33,10 @@ export function createBroadcastRepository(conn: Connection) {
       if (Object.keys(nonZero).length === 0 && Object.keys(set).length === 0) return;
       await Broadcasts.updateOne({ _id: id }, { ...(Object.keys(nonZero).length ? { $inc: nonZero } : {}), ...(Object.keys(set).length ? { $set: set } : {}) });
     },
+    /** Replaces counters by dotted path (`counts.telegram.sent`: 5), the recovery pass's recount. */
+    async setCounts(id: string, set: Record<string, number>): Promise<void> {
+      await Broadcasts.updateOne({ _id: id }, { $set: set });
+    },
     async set(id: string, set: Partial<BroadcastDoc>): Promise<void> {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },

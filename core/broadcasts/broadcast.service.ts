@@ -368,6 +368,30 @@ export function createBroadcastService(deps: {
       };
     },
 
+    /**
+     * The recovery pass of a broadcast's counters: a worker that died between recording a
+     * delivery's outcome and moving the counters left them behind. When the counters say
+     * something is queued but no delivery is, they are recounted from the records.
+     */
+    async reconcile(id: string): Promise<boolean> {
+      const b = await repo.get(id);
+      if (!b?.planned || b.status !== 'sending') return false;
+      for (const c of b.channels) {
+        if (b.counts[c].queued === 0) continue;
+        const open = await deliveries.countStates(id, c, ['queued', 'sending']);
+        if ((open.queued ?? 0) + (open.sending ?? 0) > 0) return false;
+      }
+      const set: Record<string, number> = {};
+      for (const c of BROADCAST_CHANNELS) {
+        const n = await deliveries.countStates(id, c, ['sent', 'failed', 'blocked', 'skipped']);
+        set[`counts.${c}.queued`] = 0;
+        for (const [state, count] of Object.entries(n)) set[`counts.${c}.${state}`] = count;
+      }
+      await repo.setCounts(id, set);
+      await maybeDone(id);
+      return true;
+    },
+
     /** Broadcasts that should be planning (the worker's sweep hands them to the queue, deduplicated there). */
     async active(): Promise<string[]> {
       return (await repo.inStatus(['scheduled', 'sending'])).map((b) => b._id);
