@@ -37,6 +37,9 @@ export function createBroadcastRepository(conn: Connection) {
     async setCounts(id: string, set: Record<string, number>): Promise<void> {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
+    /** Like `inc`, in one command, returning the broadcast after it (whether it is done is read from it). */
+    incAndGet: (id: string, by: Record<string, number>): Promise<BroadcastDoc | null> =>
+      Broadcasts.findOneAndUpdate({ _id: id }, { $inc: by }, { returnDocument: 'after' }).lean<BroadcastDoc>(),
     async set(id: string, set: Partial<BroadcastDoc>): Promise<void> {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
