@@ -147,6 +147,8 @@ async function joinVk(user: FakeVkUser, phone: string, name: string): Promise<st
   await user.waitForText('остался последний шаг');
   user.pressButton('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
+  // Then the marketing question, its own message: the join is over once it is here.
+  await user.waitForText('Присылать вам сюда акции');
   return /Ваша карта: (\d+)/.exec(welcome.text)![1]!;
 }
 
@@ -160,6 +162,7 @@ async function joinTelegram(user: FakeUser, phone: string, name: string): Promis
   await user.waitForText('остался последний шаг');
   user.pressButtonWithText('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
+  await user.waitForText('Присылать вам сюда акции');
   return /Ваша карта: (\d+)/.exec(welcome.text ?? '')![1]!;
 }
 
