@@ -5,7 +5,7 @@
  *  - VK: messages per second as a ratio of 20 calls × 100 peers;
  *  - planning: members planned per second on the embedded store (FerretDB unless MONGODB_URL),
  *    and database commands per recipient.
- *   BENCH_BROADCAST_TELEGRAM (500), BENCH_BROADCAST_VK (4000), BENCH_BROADCAST_PLAN (10000)
+ *   BENCH_BROADCAST_TELEGRAM (300), BENCH_BROADCAST_VK (2000), BENCH_BROADCAST_PLAN (10000)
  */
 import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
@@ -22,8 +22,8 @@ import { startFakeTelegram } from '../test/fakes/telegram.fake.js';
 import { startFakeVk } from '../test/fakes/vk.fake.js';
 import { benchCore, total } from './bench.servers.js';
 
-const TG = Number(process.env.BENCH_BROADCAST_TELEGRAM ?? 500);
-const VK = Number(process.env.BENCH_BROADCAST_VK ?? 4000);
+const TG = Number(process.env.BENCH_BROADCAST_TELEGRAM ?? 300);
+const VK = Number(process.env.BENCH_BROADCAST_VK ?? 2000);
 const PLAN = Number(process.env.BENCH_BROADCAST_PLAN ?? 10_000);
 const RATE = 25;
 const GROUP_ID = 777;
