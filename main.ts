@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       lines.push(...b.summary);
     }
     if (role === 'all' || role === 'api') {
-      const a = await startApi({ config, logger, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health, insightJobs: insightJobsClient(rt.queues) }, channels);
+      const a = await startApi({ config, logger, i18n: rt.i18n, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health, insightJobs: insightJobsClient(rt.queues) }, channels);
       shutdown.add('http', () => a.close());
       lines.push(...a.summary);
     }

@@ -4,6 +4,7 @@ import { createBroadcastRepository } from './broadcasts/broadcast.repository.js'
 import { createBroadcasts } from './broadcasts/broadcasts.js';
 import { createDeliveryRepository } from './broadcasts/delivery.repository.js';
 import { createRecipientRepository } from './broadcasts/recipient.repository.js';
+import { createAuditLog } from './audit/audit.repository.js';
 import { cardModel } from './cards/card.model.js';
 import { createCardService } from './cards/card.service.js';
 import { contestModels } from './contests/contest.model.js';
@@ -25,6 +26,8 @@ import { createChatLinkService } from './members/chat-link.service.js';
 import { accountLinkCodeModel } from './members/account-link.model.js';
 import { createAccountLinks } from './members/account-link.service.js';
 import { createMemberBonuses } from './members/member-bonus.js';
+import { createMemberDirectory } from './members/member-directory.js';
+import { createMemberDirectoryRepository } from './members/member-directory.repository.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
 import { createKeyedHasher } from './members/phone-hash.js';
@@ -33,6 +36,8 @@ import { phoneRegistryModels } from './members/phone-registry.model.js';
 import { phoneProofModel } from './members/phone-proof.model.js';
 import { createPhoneProofService } from './members/phone-proof.service.js';
 import { createNotificationAudience } from './notifications/notification.audience.js';
+import { createPartnerRepository } from './partners/partner.repository.js';
+import { createPartnerService } from './partners/partner.service.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createErasure } from './privacy/erasure.service.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
@@ -41,11 +46,15 @@ import { createAudienceRepository } from './segments/audience.repository.js';
 import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createRateCounters } from './shared/rate-counter.repository.js';
+import { createSessionRepository } from './sessions/session.repository.js';
+import { createSessionService, type SessionPolicy } from './sessions/session.service.js';
 import { createStoreRepository } from './stores/store.repository.js';
 import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
 import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
 import { createTwitchStateRepository } from './twitch/twitch-state.repository.js';
 import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
+import { createUserRepository } from './users/user.repository.js';
+import { createUserService } from './users/user.service.js';
 import { walletModels } from './wallet/wallet.model.js';
 import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
@@ -76,6 +85,8 @@ export interface CoreDeps {
   log?: (msg: string, err?: unknown) => void;
   /** The shop's time zone (reports' days, quiet hours): IANA name. */
   timeZone?: string;
+  /** Idle and absolute expiry of panel sessions (PANEL_SESSION_*); default 30 minutes and 12 hours. */
+  panelSessions?: SessionPolicy;
 }
 
 export function createCore(deps: CoreDeps) {
@@ -112,8 +123,18 @@ export function createCore(deps: CoreDeps) {
     clock,
   });
   const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock });
-  const purchases = createPurchaseService({ ledger, cards, members, settings });
   const stores = createStoreRepository(deps.conn, { clock });
+  const wallets = walletModels(deps.conn);
+  const partners = createPartnerService({
+    repo: createPartnerRepository(deps.conn),
+    settings,
+    storesOf: (id) => stores.countByPartner(id),
+    // Members read the partners on the back of their passes: every pass is refreshed and pushed.
+    changed: () => wallets.Passes.updateMany({}, { $set: { dirty: true, dirtyAt: clock.now() } }),
+    clock,
+    ...(deps.settingsCacheMs !== undefined ? { cacheMs: Math.max(deps.settingsCacheMs, 1000) } : {}),
+  });
+  const purchases = createPurchaseService({ ledger, cards, members, settings, partners });
   const phoneProofs = createPhoneProofService({ Proofs: phoneProofModel(deps.conn), outbox, rates, clock });
   const accountLinks = createAccountLinks({ Codes: accountLinkCodeModel(deps.conn), members, hasher, rates, clock });
   const contests = createContestService({ models: contestModels(deps.conn), cards, members, links: accountLinks, rates, settings, outbox, clock });
@@ -138,11 +159,17 @@ export function createCore(deps: CoreDeps) {
     settings,
     clock,
     timeZone: deps.timeZone ?? 'Europe/Moscow',
+    partnerNames: () => partners.list(),
   });
   const broadcasts = createBroadcasts({
     repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn), recipients: createRecipientRepository(deps.conn) },
     segments: insight.segments, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
-  const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: walletModels(deps.conn), rates, clock });
+  const userRepo = createUserRepository(deps.conn);
+  const users = createUserService({ repo: userRepo, storeExists: async (id) => /^[a-f0-9]{24}$/.test(id) && (await stores.findById(id)) !== null });
+  const sessionRepo = createSessionRepository(deps.conn);
+  const sessions = createSessionService({ repo: sessionRepo, users, clock, policy: deps.panelSessions ?? { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 } });
+  const audit = createAuditLog(deps.conn, { clock });
+  const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,
     settings: settingsRepo,
@@ -151,6 +178,8 @@ export function createCore(deps: CoreDeps) {
     members,
     purchases,
     stores,
+    /** Partners (brands of an umbrella programme) and their terms. */
+    partners,
     outbox,
     phoneProofs,
     /** Codes from a member's chat that link their Twitch account (typed in a giveaway instead of the card number). */
@@ -169,7 +198,7 @@ export function createCore(deps: CoreDeps) {
     /** Linking chat accounts by phone, with the phone-ownership proof where a channel needs it. */
     chatLink: createChatLinkService({ members, phoneProofs, hasher }),
     /** Stores and enrolment as the admin API and the admin CLI do them. */
-    admin: createAdminService({ stores, settings: settingsRepo, members, cards, erasure: privacy }),
+    admin: createAdminService({ stores, settings: settingsRepo, members, cards, erasure: privacy, partners }),
     twitch: {
       tokens: twitchTokens,
       state: twitchState,
@@ -178,12 +207,20 @@ export function createCore(deps: CoreDeps) {
         createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
     },
     /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
-    createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'clock'>) =>
-      createWallet({ models: walletModels(deps.conn), Cards, cards, members, settings, clock, ...w }),
+    createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'partners' | 'clock'>) =>
+      createWallet({ models: wallets, Cards, cards, members, settings, partners: () => partners.all(), clock, ...w }),
     /** Import, segments, reports, exports (core/insight/insight.ts). */
     insight,
     /** Broadcasts through Telegram, VK and Wallet, and the automations on the same engine (core/broadcasts). */
     broadcasts,
+    /** The staff's member search and member page (the web panel). */
+    directory: createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings }),
+    /** Staff accounts of the web panel (roles in core/access/access.policy.ts). */
+    users,
+    /** Signed-in panel sessions. */
+    sessions,
+    /** Who changed what, when, before and after. */
+    audit,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
       await Promise.all([
@@ -193,6 +230,7 @@ export function createCore(deps: CoreDeps) {
         members.init(),
         purchases.init(),
         stores.init(),
+        partners.init(),
         outbox.init(),
         phoneProofs.init(),
         rates.init(),
@@ -203,6 +241,9 @@ export function createCore(deps: CoreDeps) {
         twitchState.init(),
         insight.init(),
         broadcasts.init(),
+        userRepo.init(),
+        sessionRepo.init(),
+        audit.init(),
       ]);
       await settingsRepo.current();
     },

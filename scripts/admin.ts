@@ -43,6 +43,9 @@ const USAGE = `Usage: npm run admin -- <command>
                                        a broadcast, with a live progress line until it is done;
                                        audience: --all (default), --level <id>, --cards <n1,n2…>,
                                        --phones <p1,p2…>, --segment <id>; --urgent ignores quiet hours
+  user:create <email> <role> [--store <storeId>]
+                                       a web panel user (role: owner, marketer, support, cashier; a cashier
+                                       needs --store); the password is asked for, or read from PANEL_USER_PASSWORD
 
 It uses the running server's admin API when one answers on HOST:PORT, else the database directly.`;
 
@@ -60,6 +63,7 @@ interface AdminOps {
   erase(by: { phone?: string; cardNumber?: string }): Promise<{ memberId: string; cardNumber: string | null }>;
   createBroadcast(input: BroadcastInput): Promise<{ id: string; status: string; recipients: Recipients }>;
   broadcast(id: string): Promise<BroadcastView>;
+  createUser(input: { email: string; password: string; role: string; storeId?: string | undefined }): Promise<{ id: string; email: string; role: string }>;
   close(): Promise<void>;
 }
 
@@ -135,6 +139,7 @@ function httpOps(url: string, token: string): AdminOps {
     erase: (by) => call('POST', '/members/erase', by),
     createBroadcast: (input) => call('POST', '/broadcasts', input),
     broadcast: (id) => call('GET', `/broadcasts/${encodeURIComponent(id)}`),
+    createUser: (input) => call('POST', '/users', input),
     close: async () => undefined,
   };
 }
@@ -191,6 +196,11 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
       // Without Redis here: a running worker's sweep picks the broadcast up within seconds.
       createBroadcast: (input) => rt.core.broadcasts.create(input),
       broadcast: (id) => rt.core.broadcasts.get(id),
+      async createUser(input) {
+        const user = await rt.core.users.create(input);
+        await rt.core.audit.record({ actor: 'admin-cli', action: 'user.create', target: user.email, after: { role: user.role, storeId: user.storeId } });
+        return user;
+      },
       close: async () => {
         await shutdown.run('admin command done');
       },
@@ -209,7 +219,8 @@ type Command =
   | { kind: 'store:revoke-keys'; storeId: string }
   | { kind: 'member:create'; phone: string; name: string }
   | { kind: 'member:erase'; by: { phone: string } | { cardNumber: string } }
-  | { kind: 'broadcast:send'; input: BroadcastInput; wait: boolean };
+  | { kind: 'broadcast:send'; input: BroadcastInput; wait: boolean }
+  | { kind: 'user:create'; email: string; role: string; storeId: string | undefined };
 
 /** `broadcast:send "<text>" [options]` as a broadcast input, or null when the options do not fit. */
 function parseBroadcast(rest: string[]): { input: BroadcastInput; wait: boolean } | null {
@@ -267,6 +278,10 @@ function parse(args: string[]): Command | null {
   if (command === 'import') {
     const files = rest.filter((a) => a !== '--dry-run');
     if (files.length === 1 && files[0] && rest.length - files.length <= 1) return { kind: 'import', file: files[0], dryRun: rest.includes('--dry-run') };
+  }
+  if (command === 'user:create' && rest[0] && rest[1]) {
+    const [email, role, flag, storeId, ...extra] = rest;
+    if (extra.length === 0 && (flag === undefined || (flag === '--store' && storeId))) return { kind: command, email, role, storeId };
   }
   if (command === 'member:erase' && rest[0] === 'card' && rest[1] && rest.length === 2) return { kind: command, by: { cardNumber: rest[1] } };
   if (command === 'member:erase' && rest[0] && rest[0] !== 'card') return { kind: command, by: { phone: rest.join(' ') } };
@@ -352,11 +367,32 @@ async function run(cmd: Command, ops: AdminOps): Promise<void> {
       if (tty) process.stderr.write('\n');
       return;
     }
+    case 'user:create': {
+      const password = process.env.PANEL_USER_PASSWORD ?? (await askPassword(`Password for ${cmd.email}: `));
+      const u = await ops.createUser({ email: cmd.email, password, role: cmd.role, storeId: cmd.storeId });
+      console.log(`User ${u.email} created (id ${u.id}, role ${u.role}). Sign in at /admin.`);
+      return;
+    }
     case 'member:create': {
       const m = await ops.enrol({ phone: cmd.phone, name: cmd.name, consent: true });
       console.log(`${m.created ? 'Member created' : 'Already a member'} (id ${m.memberId}): card ${m.cardNumber}, balance ${m.balance} points.`);
       return;
     }
+  }
+}
+
+/** Reads a password from the terminal without echoing it (or one line from a pipe). */
+async function askPassword(prompt: string): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  const muted = rl as unknown as { _writeToOutput?: (s: string) => void };
+  process.stderr.write(prompt);
+  if (process.stdin.isTTY) muted._writeToOutput = () => undefined;
+  try {
+    return await new Promise<string>((done) => rl.once('line', done));
+  } finally {
+    rl.close();
+    if (process.stdin.isTTY) process.stderr.write('\n');
   }
 }
 

@@ -29,6 +29,11 @@ export function exportRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
       async (req, reply) => send(reply, req.query.format, exports.ledger(req.query)),
     );
     app.get(
+      '/reports/partners/export',
+      { schema: { ...base, summary: 'Points issued and accepted per partner in a period (what one partner owes another)', querystring: exportPeriodQuery, response: { 200: file, ...errorResponses() } } },
+      async (req, reply) => send(reply, req.query.format, exports.partners(req.query)),
+    );
+    app.get(
       '/purchases/export',
       { schema: { ...base, summary: 'Purchases of a period', querystring: exportPeriodQuery, response: { 200: file, ...errorResponses() } } },
       async (req, reply) => send(reply, req.query.format, exports.purchases(req.query)),

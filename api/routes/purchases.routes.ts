@@ -32,8 +32,10 @@ export function purchaseRoutes(deps: { core: Core; lookupLimit: preHandlerAsyncH
       },
       async (req) => {
         const b = req.body;
+        const store = storeOf(req);
         const q = await core.purchases.quote({
-          storeId: storeOf(req).id,
+          storeId: store.id,
+          partnerId: store.partnerId,
           cardNumber: b.cardNumber,
           phone: b.phone,
           totalKopecks: b.total,
@@ -64,8 +66,10 @@ export function purchaseRoutes(deps: { core: Core; lookupLimit: preHandlerAsyncH
       },
       async (req, reply) => {
         const b = req.body;
+        const store = storeOf(req);
         const { result, replayed } = await core.purchases.purchase({
-          storeId: storeOf(req).id,
+          storeId: store.id,
+          partnerId: store.partnerId,
           receiptId: b.receiptId,
           cardNumber: b.cardNumber,
           phone: b.phone,

@@ -11,6 +11,26 @@ const summary = z.object({
   purchases: z.object({ count: z.int(), revenue: z.int().describe('kopecks, net of refunds'), refunds: z.int(), averageReceipt: z.int() }),
 });
 
+const partnerFigures = {
+  purchases: z.int(),
+  refunds: z.int(),
+  revenueKopecks: z.int().describe('Receipts net of refunds, kopecks'),
+  accrued: z.int(),
+  clawedBack: z.int(),
+  redeemed: z.int(),
+  returned: z.int(),
+  issued: z.int().describe('accrued − clawedBack'),
+  redeemedNet: z.int().describe('redeemed − returned'),
+  balance: z.int().describe('redeemedNet − issued: positive, the others owe this partner that many points'),
+  balanceKopecks: z.int(),
+};
+const partnerReport = z.object({
+  period: z.object({ from: z.string(), to: z.string(), timeZone: z.string() }),
+  pointValueKopecks: z.int(),
+  items: z.array(z.object({ partnerId: z.string().nullable(), name: z.string().nullable(), ...partnerFigures })),
+  total: z.object(partnerFigures),
+});
+
 /** Admin: reports for a period (`from`, `to`: shop days). Amounts in kopecks, points in points. */
 export function reportRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
   const r = deps.core.insight.reports;
@@ -29,6 +49,22 @@ export function reportRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
     for (const [name, text] of Object.entries(reports) as [keyof typeof reports, string][]) {
       app.get(`/reports/${name}`, { schema: { ...base, summary: text, querystring: periodQuery, response: { 200: any, ...errorResponses() } } }, async (req) => r[name](req.query));
     }
+    app.get(
+      '/reports/partners',
+      {
+        schema: {
+          ...base,
+          summary: 'Points issued and accepted per partner in a period: what one partner owes another',
+          description:
+            'One row per partner (zeros when its stores had no receipts) and one for stores without a partner (partnerId null). ' +
+            'issued = accrued − clawedBack, redeemedNet = redeemed − returned, balance = redeemedNet − issued (positive: the others owe the partner), ' +
+            'balanceKopecks at the programme point value. Kept up to date from the ledger events (one fact per receipt or refund).',
+          querystring: periodQuery,
+          response: { 200: partnerReport, ...errorResponses() },
+        },
+      },
+      async (req) => deps.core.insight.partnerReport(req.query),
+    );
     app.get('/reports/ltv', { schema: { ...base, summary: 'Average spend per member by level and by join cohort (as of the last audience pass)', response: { 200: any, ...errorResponses() } } }, async () => r.ltv());
   };
 }

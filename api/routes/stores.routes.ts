@@ -15,10 +15,10 @@ export function storeRoutes(deps: { admin: AdminService }): FastifyPluginAsyncZo
           description: 'The key is in this response only; it is stored hashed and cannot be shown again.',
           security: ADMIN_SECURITY,
           body: createStoreBody,
-          response: { 201: createdStore, ...errorResponses('concurrent_update') },
+          response: { 201: createdStore, ...errorResponses('concurrent_update', 'partner_not_found') },
         },
       },
-      async (req, reply) => reply.code(201).send(await deps.admin.createStore(req.body.name, req.body.cardPrefix)),
+      async (req, reply) => reply.code(201).send(await deps.admin.createStore(req.body.name, req.body.cardPrefix, req.body.partnerId)),
     );
 
     app.get(

@@ -7,6 +7,7 @@ import { localizedLevel, points } from './common.schema.js';
 export const createStoreBody = z.strictObject({
   name: z.string().trim().min(1).max(120).describe('Store name'),
   cardPrefix: z.string().regex(CARD_PREFIX_RE, 'must be 1–4 of A-Z 0-9').optional().describe("Prefix of the cards this store's till issues (1–4 of A-Z 0-9)"),
+  partnerId: z.string().min(1).max(64).optional().describe("The partner whose terms this store's purchases run on (404 partner_not_found if none)"),
 });
 
 export const storeSummary = z.object({
@@ -14,6 +15,7 @@ export const storeSummary = z.object({
   name: z.string(),
   keyHint: z.string().describe('First characters of the key, to tell keys apart'),
   cardPrefix: z.string().nullable(),
+  partnerId: z.string().nullable(),
   active: z.boolean(),
 });
 
@@ -21,6 +23,7 @@ export const createdStore = z.object({
   id: z.string(),
   name: z.string(),
   key: z.string().describe('The store API key: shown this once, stored only hashed. Send it as `Authorization: Bearer <key>`'),
+  partnerId: z.string().nullable(),
 });
 
 export const storeList = z.object({ items: z.array(storeSummary) });

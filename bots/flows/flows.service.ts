@@ -14,6 +14,7 @@ import { historyReplies } from './history.flow.js';
 import { inviteReplies } from './invite.flow.js';
 import { contactKeyboard, continueJoin } from './join.flow.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
+import { partnersReplies } from './partners.flow.js';
 import { marketingReplies, unsubscribeReplies } from './marketing.flow.js';
 import { levelChangedText, phoneVerificationText, pointsChangedText } from './notification.render.js';
 import { eraseAskReplies, eraseConfirmReplies, languageReplies, notificationsReplies, settingsReplies } from './settings.flow.js';
@@ -33,6 +34,7 @@ const HANDLERS: Record<string, Handler> = {
   [ACTION.invite]: (ctx) => inviteReplies(ctx),
   [ACTION.settings]: (ctx) => settingsReplies(ctx),
   [ACTION.help]: (ctx) => helpReplies(ctx),
+  [ACTION.partners]: (ctx) => partnersReplies(ctx),
   [ACTION.menu]: (ctx) => memberStartReplies(ctx),
   [ACTION.language]: (ctx, arg) => languageReplies(ctx, arg),
   [ACTION.notifications]: (ctx, arg) => notificationsReplies(ctx, arg),

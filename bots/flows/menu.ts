@@ -14,6 +14,8 @@ export const ACTION = {
   invite: 'invite',
   settings: 'settings',
   help: 'help',
+  /** "Where the card works": the partners and their terms at the member's level. */
+  partners: 'partners',
   menu: 'menu',
   consent: 'consent',
   language: 'language',
@@ -29,7 +31,7 @@ export const ACTION = {
   marketing: 'marketing',
   unsubscribe: 'unsub',
 } as const;
-export type MenuAction = (typeof ACTION)['balance' | 'card' | 'history' | 'invite' | 'settings' | 'help'];
+export type MenuAction = (typeof ACTION)['balance' | 'card' | 'history' | 'invite' | 'settings' | 'help' | 'partners'];
 
 /** The main menu, row by row, with each button's label key. */
 const MENU: readonly (readonly [MenuAction, string])[][] = [
@@ -45,6 +47,7 @@ const MENU: readonly (readonly [MenuAction, string])[][] = [
     [ACTION.settings, 'bot:menu.settings'],
     [ACTION.help, 'bot:menu.help'],
   ],
+  [[ACTION.partners, 'bot:menu.partners']],
 ];
 
 /** Commands a person may type instead of pressing a button (the terminal chat, Telegram's /menu). */
@@ -55,6 +58,7 @@ const COMMANDS: Record<string, string> = {
   '/invite': ACTION.invite,
   '/settings': ACTION.settings,
   '/help': ACTION.help,
+  '/partners': ACTION.partners,
   '/menu': ACTION.menu,
 };
 

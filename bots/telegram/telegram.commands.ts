@@ -22,6 +22,7 @@ export const TELEGRAM_COMMANDS: readonly CommandSpec[] = [
   { command: 'history', description: 'telegram:commands.history' },
   { command: 'invite', description: 'telegram:commands.invite' },
   { command: 'settings', description: 'telegram:commands.settings' },
+  { command: 'partners', description: 'telegram:commands.partners' },
   { command: 'help', description: 'telegram:commands.help' },
 ];
 

@@ -4,6 +4,7 @@ import { normalizePhone } from '../members/phone.js';
 import type { Erasure } from '../privacy/erasure.service.js';
 import { DomainError } from '../shared/errors.js';
 import type { MemberService } from '../members/member.service.js';
+import type { PartnerService } from '../partners/partner.service.js';
 import type { SettingsRepository } from '../programme/settings.repository.js';
 import { registerStorePrefix, unregisterStorePrefix } from '../stores/store-prefix.js';
 import type { KeyRotation, Store, StoreRepository } from '../stores/store.repository.js';
@@ -25,6 +26,7 @@ export function createAdminService(deps: {
   members: Pick<MemberService, 'enroll' | 'confirmPhone' | 'phoneHolder'>;
   cards: Pick<CardService, 'resolve'>;
   erasure: Pick<Erasure, 'erase'>;
+  partners: Pick<PartnerService, 'exists'>;
 }) {
   return {
     /**
@@ -36,13 +38,14 @@ export function createAdminService(deps: {
      * failed insert takes the prefix back, and a crash in between leaves only a prefix entry
      * that names no store and so issues nothing.
      */
-    async createStore(name: string, cardPrefix?: string): Promise<{ id: string; name: string; key: string }> {
+    async createStore(name: string, cardPrefix?: string, partnerId?: string): Promise<{ id: string; name: string; key: string; partnerId: string | null }> {
+      if (partnerId !== undefined && !(await deps.partners.exists(partnerId))) throw new DomainError('partner_not_found', 'no such partner', { field: 'partnerId' });
       // An ObjectId's 12 bytes, chosen here so the prefix can be registered before the insert.
       const id = randomBytes(12).toString('hex');
       if (cardPrefix) await registerStorePrefix(deps.settings, id, cardPrefix);
       try {
-        const { store, key } = await deps.stores.create(name, cardPrefix ?? null, id);
-        return { id: store.id, name: store.name, key };
+        const { store, key } = await deps.stores.create(name, cardPrefix ?? null, id, partnerId ?? null);
+        return { id: store.id, name: store.name, key, partnerId: store.partnerId };
       } catch (err) {
         if (cardPrefix) await unregisterStorePrefix(deps.settings, id).catch(() => undefined);
         throw err;

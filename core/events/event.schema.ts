@@ -39,6 +39,7 @@ export const domainEventSchema = z.discriminatedUnion('type', [
         memberId: z.string().optional(),
         reason: z.string().optional(),
         author: z.string().optional(),
+        partnerId: z.string().optional(),
         totalKopecks: z.int().optional(),
       }),
     }),

@@ -7,6 +7,7 @@ import type { CardService } from '../cards/card.service.js';
 import type { Clock } from '../shared/clock.js';
 import type { AudienceDoc } from '../segments/audience.model.js';
 import type { SegmentService } from '../segments/segment.service.js';
+import type { PartnerReportFn, PartnerReportRow } from '../reports/partner.report.js';
 import { exportStream, type ExportColumn, type ExportFormat, type ExportValue } from './export.format.js';
 import type { ExportRepository } from './export.repository.js';
 import type { Readable } from 'node:stream';
@@ -20,6 +21,8 @@ const MEMBER_COLUMNS = ['member_id', 'phone', 'name', 'card', 'status', 'joined_
 const LEDGER_COLUMNS = ['entry_id', 'applied_at', 'card', 'type', 'amount', 'balance_after', 'store_id', 'receipt_id', 'reason', 'author'] as const;
 const PURCHASE_COLUMNS = ['purchase_id', 'created_at', 'store_id', 'receipt_id', 'card', 'member_id', 'total_rub', 'discount_rub', 'redeemed_points', 'accrued_points', 'refunded_rub'] as const;
 
+const PARTNER_COLUMNS = ['partner_id', 'partner', 'purchases', 'refunds', 'revenue_rub', 'accrued', 'clawed_back', 'issued', 'redeemed', 'returned', 'redeemed_net', 'balance_points', 'balance_rub'] as const;
+
 const rub = (k: number): number => Math.round(k) / 100;
 
 /**
@@ -27,7 +30,15 @@ const rub = (k: number): number => Math.round(k) / 100;
  * accountant) and purchases of a period, as CSV or XLSX, streamed: rows are read with a
  * cursor and written as they come, never the whole set in memory.
  */
-export function createExports(deps: { repo: ExportRepository; segments: SegmentService; cards: Pick<CardService, 'byNumber'>; clock: Clock; timeZone: string; i18n: Pick<I18n, 't'> }) {
+export function createExports(deps: {
+  repo: ExportRepository;
+  segments: SegmentService;
+  cards: Pick<CardService, 'byNumber'>;
+  clock: Clock;
+  timeZone: string;
+  i18n: Pick<I18n, 't'>;
+  partnerReport: PartnerReportFn;
+}) {
   const columns = (kind: string, keys: readonly string[], lang: Language): ExportColumn[] => keys.map((k) => ({ key: k, label: deps.i18n.t(lang, `insight:export.${kind}.${k}`) }));
   const stamp = (): string => deps.clock.now().toISOString().slice(0, 10);
   const rfmName = (g: string | null, lang: Language): string | null => (g ? deps.i18n.t(lang, `insight:rfm.${g}`) : null);
@@ -103,6 +114,14 @@ export function createExports(deps: { repo: ExportRepository; segments: SegmentS
     }
   }
 
+  /** The partner report's rows and its total (a handful of rows: built whole, not streamed). */
+  async function* partnerRows(input: { from?: string | undefined; to?: string | undefined }, lang: Language): AsyncGenerator<ExportValue[]> {
+    const r = await deps.partnerReport(input);
+    const cells = (x: Omit<PartnerReportRow, 'partnerId' | 'name'>): ExportValue[] => [x.purchases, x.refunds, rub(x.revenueKopecks), x.accrued, x.clawedBack, x.issued, x.redeemed, x.returned, x.redeemedNet, x.balance, rub(x.balanceKopecks)];
+    for (const row of r.items) yield [row.partnerId, row.partnerId ? row.name : deps.i18n.t(lang, 'insight:export.partners.own'), ...cells(row)];
+    yield [null, deps.i18n.t(lang, 'insight:export.partners.total'), ...cells(r.total)];
+  }
+
   const period = (input: { from?: string | undefined; to?: string | undefined }): Period => parsePeriod(input, deps.clock.now(), deps.timeZone);
 
   return {
@@ -120,6 +139,14 @@ export function createExports(deps: { repo: ExportRepository; segments: SegmentS
       return {
         stream: exportStream(input.format, deps.i18n.t(input.lang, 'insight:export.ledger.sheet'), columns('ledger', LEDGER_COLUMNS, input.lang), ledgerRows(p)),
         fileName: `ledger-${p.from}-${p.to}.${input.format}`,
+      };
+    },
+
+    partners(input: { format: ExportFormat; from?: string | undefined; to?: string | undefined; lang: Language }): ExportResult {
+      const p = period(input);
+      return {
+        stream: exportStream(input.format, deps.i18n.t(input.lang, 'insight:export.partners.sheet'), columns('partners', PARTNER_COLUMNS, input.lang), partnerRows(p, input.lang)),
+        fileName: `partners-${p.from}-${p.to}.${input.format}`,
       };
     },
 

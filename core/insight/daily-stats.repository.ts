@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../shared/clock.js';
 import { isDuplicateKey } from '../shared/errors.js';
-import { DAILY_FIELDS, insightModels, type BuyerMonthDoc, type CellDoc, type FactDoc, type ReferralOpenDoc } from './insight.model.js';
+import { DAILY_FIELDS, insightModels, PARTNER_FIELDS, type BuyerMonthDoc, type CellDoc, type FactDoc, type ReferralOpenDoc } from './insight.model.js';
 import { rollupCells } from './rollup.repository.js';
 
 async function insertOnce(model: { collection: { insertOne(doc: never): Promise<unknown> } }, doc: object): Promise<boolean> {
@@ -23,11 +23,13 @@ export function createDailyStatsRepository(conn: Connection) {
   const m = insightModels(conn);
   return {
     async init(): Promise<void> {
-      await Promise.all([m.Facts.createIndexes(), m.BuyerMonths.createIndexes(), m.ReferralOpens.createIndexes()]);
+      await Promise.all([m.Facts.createIndexes(), m.BuyerMonths.createIndexes(), m.ReferralOpens.createIndexes(), m.PartnerFacts.createIndexes()]);
     },
 
     /** False when this fact (its event id) is already in. */
     insertFact: (fact: FactDoc): Promise<boolean> => insertOnce(m.Facts, fact),
+    /** False when this receipt's (or refund's) partner share is already in. */
+    insertPartnerFact: (fact: FactDoc): Promise<boolean> => insertOnce(m.PartnerFacts, fact),
     /** False when this member's purchase month is already in. */
     insertBuyerMonth: (doc: BuyerMonthDoc): Promise<boolean> => insertOnce(m.BuyerMonths, doc),
     /** False when this person already opened this link. */
@@ -35,7 +37,17 @@ export function createDailyStatsRepository(conn: Connection) {
 
     /** Folds new facts into days and retention cells; returns how many cells it recomputed. */
     async rollup(clock: Clock): Promise<number> {
-      return (await rollupCells(m.Facts, m.Days, DAILY_FIELDS, clock)) + (await rollupCells(m.BuyerMonths, m.Cohorts, [], clock));
+      return (
+        (await rollupCells(m.Facts, m.Days, DAILY_FIELDS, clock)) +
+        (await rollupCells(m.BuyerMonths, m.Cohorts, [], clock)) +
+        (await rollupCells(m.PartnerFacts, m.PartnerDays, PARTNER_FIELDS, clock))
+      );
+    },
+
+    /** The rolled-up partner days `from`..`to` (inclusive): `_id` = `<day>|<partnerId or ->`. */
+    partnerDays(from: string, to: string): Promise<Pick<CellDoc, '_id' | 'v'>[]> {
+      // '|' sorts after every digit, so `<to>|~` ends the last day: one `_id` range.
+      return m.PartnerDays.find({ _id: { $gte: from, $lte: `${to}|~` } }, { v: 1 }).sort({ _id: 1 }).lean<Pick<CellDoc, '_id' | 'v'>[]>().exec();
     },
 
     /** The rolled-up days `from`..`to` (inclusive), in day order; days without activity are absent. */

@@ -1,8 +1,11 @@
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { DailyStatsRepository } from './daily-stats.repository.js';
-import { DAILY_FIELDS, zeroDaily, type DailyValues, type FactDoc } from './insight.model.js';
+import { DAILY_FIELDS, PARTNER_FIELDS, zeroDaily, type DailyValues, type FactDoc } from './insight.model.js';
 import type { InsightMovement } from './points-event.parse.js';
 import { shopDay, shopMonth } from './shop-time.js';
+
+/** The partner cell of receipts at stores without a partner (the programme's own). */
+export const NO_PARTNER = '-';
 
 /** What one movement adds to its day. */
 export function dailyValuesOf(m: InsightMovement): Partial<DailyValues> {
@@ -45,6 +48,12 @@ export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: s
     async record(mv: InsightMovement, joinMonth: string | null): Promise<boolean> {
       const fact: FactDoc = { _id: mv.eventId, cell: shopDay(mv.at, deps.timeZone), at: mv.at, memberId: mv.memberId, rolled: false, ...dailyValuesOf(mv) };
       const fresh = await repo.insertFact(fact);
+      if (mv.operation === 'purchase' || mv.operation === 'refund') {
+        // The partner's share of the day: what its stores issued and took (a store without a partner counts as '-').
+        const v = dailyValuesOf(mv);
+        const sums = Object.fromEntries(PARTNER_FIELDS.filter((f) => v[f] !== undefined).map((f) => [f, v[f]]));
+        await repo.insertPartnerFact({ _id: fact._id, cell: `${fact.cell}|${mv.partnerId ?? NO_PARTNER}`, at: fact.at, memberId: null, rolled: false, ...sums });
+      }
       if (mv.operation === 'purchase' && mv.memberId) {
         const month = shopMonth(mv.at, deps.timeZone);
         await repo.insertBuyerMonth({ _id: `${month}:${mv.memberId}`, cell: `${joinMonth ?? 'unknown'}|${month}`, memberId: mv.memberId, rolled: false });
@@ -72,6 +81,18 @@ export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: s
     /** Each day's sums (days without activity are absent). */
     async byDay(from: string, to: string): Promise<Map<string, DailyValues>> {
       return new Map((await repo.days(from, to)).map((d) => [d._id, { ...zeroDaily(), ...d.v }]));
+    },
+
+    /** Each partner's sums over the days `from`..`to` (key: partner id, or NO_PARTNER). Call rollup() first. */
+    async byPartner(from: string, to: string): Promise<Map<string, DailyValues>> {
+      const out = new Map<string, DailyValues>();
+      for (const d of await repo.partnerDays(from, to)) {
+        const partner = d._id.slice(d._id.indexOf('|') + 1);
+        const total = out.get(partner) ?? zeroDaily();
+        for (const f of DAILY_FIELDS) total[f] += d.v[f] ?? 0;
+        out.set(partner, total);
+      }
+      return out;
     },
 
     /** Buyers per retention cell `<join month>|<month>` for the join months given. */

@@ -23,6 +23,9 @@ export function zeroDaily(): DailyValues {
   return Object.fromEntries(DAILY_FIELDS.map((f) => [f, 0])) as DailyValues;
 }
 
+/** What a partner's day carries: the points its stores issued and took, and its receipts. */
+export const PARTNER_FIELDS = ['accrued', 'redeemed', 'clawedBack', 'returned', 'purchases', 'revenueKopecks', 'refunds', 'refundKopecks'] as const;
+
 /**
  * One fact per event: `_id` is the event id, so inserting it IS the exactly-once claim (a
  * unique index says no to a second insert, whatever the server and however many connections).
@@ -81,6 +84,13 @@ factSchema.index({ rolled: 1, cell: 1 });
 factSchema.index({ cell: 1 });
 factSchema.index({ memberId: 1, at: 1 });
 
+const partnerFactSchema = new Schema<FactDoc>(
+  { _id: String, cell: String, at: Date, memberId: { type: String, default: null }, rolled: Boolean, ...Object.fromEntries(PARTNER_FIELDS.map((f) => [f, Number])) },
+  { collection: 'insight_partner_facts', versionKey: false },
+);
+partnerFactSchema.index({ rolled: 1, cell: 1 });
+partnerFactSchema.index({ cell: 1 });
+
 const buyerSchema = new Schema<BuyerMonthDoc>({ _id: String, cell: String, memberId: String, rolled: Boolean }, { collection: 'insight_buyer_months', versionKey: false });
 buyerSchema.index({ rolled: 1, cell: 1 });
 buyerSchema.index({ cell: 1 });
@@ -104,6 +114,10 @@ export function insightModels(conn: Connection) {
     BuyerMonths: model(conn, 'InsightBuyerMonth', buyerSchema),
     Cohorts: model(conn, 'InsightCohort', cellSchema('insight_cohorts')),
     ReferralOpens: model(conn, 'InsightReferralOpen', openSchema),
+    // Per partner and day (`<day>|<partnerId or ->`): a purchase's or refund's share, rolled up
+    // like the days; read by `_id` range (the partner report).
+    PartnerFacts: model(conn, 'InsightPartnerFact', partnerFactSchema),
+    PartnerDays: model(conn, 'InsightPartnerDay', cellSchema('insight_partner_daily')),
     Snapshots: model(conn, 'InsightSnapshot', snapshotSchema),
   };
 }

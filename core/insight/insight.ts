@@ -7,6 +7,7 @@ import type { ImportRepository } from '../imports/import.repository.js';
 import type { ImportPhones } from '../imports/import.apply.js';
 import { createImportService } from '../imports/import.service.js';
 import type { ReportsRepository } from '../reports/reports.repository.js';
+import { createPartnerReport } from '../reports/partner.report.js';
 import { createReports } from '../reports/reports.service.js';
 import type { AudienceRepository } from '../segments/audience.repository.js';
 import type { SegmentRepository } from '../segments/segment.repository.js';
@@ -43,6 +44,8 @@ export interface InsightDeps {
   clock: Clock;
   /** The shop's time zone (SHOP_TIMEZONE): days and months of reports. */
   timeZone: string;
+  /** The partners' names, for the partner report. */
+  partnerNames: () => Promise<{ id: string; name: string }[]>;
 }
 
 /** Import, segments, reports and exports, wired on the core's services. */
@@ -63,6 +66,7 @@ export function createInsight(deps: InsightDeps) {
   });
   const segments = createSegmentService({ repo: deps.repos.segments, audience: deps.repos.audience, clock: deps.clock, timeZone: deps.timeZone, settings: deps.settings });
   const reports = createReports({ repo: deps.repos.reports, daily, segments, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
+  const partnerReport = createPartnerReport({ daily, names: deps.partnerNames, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   return {
     timeZone: deps.timeZone,
     mirror,
@@ -71,8 +75,10 @@ export function createInsight(deps: InsightDeps) {
     imports,
     segments,
     reports,
+    /** Points issued and accepted per partner in a period (what one partner owes another). */
+    partnerReport,
     /** Exports need the texts of their headers: made where an i18n instance is at hand. */
-    exports: (i18n: Pick<I18n, 't'>) => createExports({ repo: deps.repos.exports, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n }),
+    exports: (i18n: Pick<I18n, 't'>) => createExports({ repo: deps.repos.exports, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n, partnerReport }),
     async init(): Promise<void> {
       await Promise.all([daily.init(), imports.init(), segments.init()]);
     },

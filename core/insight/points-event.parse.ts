@@ -73,6 +73,8 @@ export interface InsightMovement {
   levelTo: string | null;
   counters: MovementCounters;
   storeId: string | null;
+  /** The partner whose terms a purchase ran on (a refund: its receipt's); null: the programme's own. */
+  partnerId: string | null;
 }
 
 /** Reads one `points.changed` event, or null when it is another event or not in this shape. */
@@ -104,5 +106,6 @@ export function parsePointsChanged(event: unknown): InsightMovement | null {
     levelTo: d.levelTo ?? null,
     counters: { ...d.counters, lastPurchaseAt: last && !Number.isNaN(last.getTime()) ? last : null },
     storeId: typeof d.ref.storeId === 'string' ? d.ref.storeId : null,
+    partnerId: typeof d.ref.partnerId === 'string' ? d.ref.partnerId : null,
   };
 }

@@ -23,6 +23,8 @@ export interface MovementRef {
   memberId?: string;
   reason?: string;
   author?: string;
+  /** The partner whose terms a purchase ran on (and its refunds): the partner report counts by it. */
+  partnerId?: string;
 }
 
 /** A line as requested: the plan turns it into an applied line. */
@@ -73,6 +75,9 @@ export interface PurchaseRecord {
   settingsVersion: number;
   baseKopecks: number;
   items: unknown[];
+  /** The store's partner whose terms applied (null: the programme's), and the cap it ran with. */
+  partnerId?: string | null;
+  redeemCapBp?: number;
 }
 
 /** A refund, as recorded on its entry; its shares keep the receipt's refunds summing exactly. */

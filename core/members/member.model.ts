@@ -140,6 +140,8 @@ memberSchema.index({ referrerId: 1 });
 memberSchema.index({ registeredAt: 1 });
 memberSchema.index({ 'stats.lastPurchaseAt': 1 });
 memberSchema.index({ 'rfm.group': 1 });
+// The panel's search by the start of a name.
+memberSchema.index({ name: 1 });
 
 /**
  * A channel identity (`telegram:<user id>`, `vk:<id>` …) → member. A collection of its own

@@ -76,14 +76,15 @@ export function nextLevel(settings: ProgrammeSettings, spendKopecks: number): { 
 
 /**
  * Most points that may pay for a receipt: the cap (redeemCapBp of what is left after other
- * discounts), in whole points, and no more than the balance (a negative balance gives 0).
+ * discounts; a partner's store may have its own cap), in whole points, and no more than the
+ * balance (a negative balance gives 0).
  */
-export function maxRedeemPoints(settings: ProgrammeSettings, totalKopecks: number, discountKopecks: number, balance: number): number {
+export function maxRedeemPoints(settings: ProgrammeSettings, totalKopecks: number, discountKopecks: number, balance: number, redeemCapBp = settings.redeemCapBp): number {
   const total = int('totalKopecks', totalKopecks);
   const discount = int('discountKopecks', discountKopecks);
   if (!Number.isSafeInteger(balance)) throw new DomainError('validation_failed', `balance must be an integer, got ${balance}`, { field: 'balance' });
   if (discount > total) throw new DomainError('validation_failed', 'discountKopecks exceeds totalKopecks', { field: 'discountKopecks' });
-  const byCap = (BigInt(settings.redeemCapBp) * (total - discount)) / (BP * BigInt(settings.pointValueKopecks));
+  const byCap = (int('redeemCapBp', redeemCapBp) * (total - discount)) / (BP * BigInt(settings.pointValueKopecks));
   return Math.max(0, Math.min(balance, Number(byCap)));
 }
 
@@ -107,10 +108,12 @@ export function quotePurchase(input: {
   discountKopecks: number;
   redeemPoints: number;
   balance: number;
+  /** The cap of this store (its partner's), when not the programme's. */
+  redeemCapBp?: number;
 }): PurchaseQuote {
   const { settings } = input;
   const redeem = int('redeemPoints', input.redeemPoints);
-  const maxRedeem = maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks, input.balance);
+  const maxRedeem = maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks, input.balance, input.redeemCapBp ?? settings.redeemCapBp);
   if (input.redeemPoints > input.balance) {
     throw new DomainError('insufficient_points', `${input.redeemPoints} points requested, balance is ${input.balance}`, {
       requested: input.redeemPoints,

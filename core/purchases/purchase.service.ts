@@ -5,6 +5,8 @@ import type { EntryDoc } from '../ledger/entry.model.js';
 import type { Ledger } from '../ledger/ledger.service.js';
 import type { LineRequest } from '../ledger/ledger.types.js';
 import type { MemberService } from '../members/member.service.js';
+import type { PartnerService } from '../partners/partner.service.js';
+import { termsFor, type PartnerTerms } from '../partners/partner.terms.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { levelFor, maxRedeemPoints, quotePurchase } from '../programme/rules.js';
 import { parseCardNumber } from '../cards/card-number.js';
@@ -31,7 +33,14 @@ export function purchaseResultOf(e: EntryDoc): PurchaseResult {
  * written in one card transition: it happens whole or not at all, and its id (store +
  * receipt id) makes a retry return the first result. Refunds are refund.service.ts.
  */
-export function createPurchaseService(deps: { ledger: Ledger; cards: CardService; members: MemberService; settings: () => Promise<ProgrammeSettings> }) {
+export function createPurchaseService(deps: {
+  ledger: Ledger;
+  cards: CardService;
+  members: MemberService;
+  settings: () => Promise<ProgrammeSettings>;
+  /** The terms of a store's partner (cached in memory: no command of its own per purchase). */
+  partners: Pick<PartnerService, 'terms'>;
+}) {
   async function cardFor(input: { cardNumber?: string | undefined; phone?: string | undefined }, opts: { allowInactive?: boolean } = {}): Promise<CardDoc> {
     if (input.cardNumber) return deps.cards.resolve(input.cardNumber, opts);
     if (input.phone) {
@@ -49,19 +58,22 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
     positiveInt(input.redeemPoints ?? 0, 'redeemPoints');
   }
 
-  function quoteFor(card: CardDoc, input: Omit<PurchaseInput, 'receiptId'>, settings: ProgrammeSettings): Quote {
+  function quoteFor(card: CardDoc, input: Omit<PurchaseInput, 'receiptId'>, settings: ProgrammeSettings, partner: PartnerTerms | null): Quote & { partnerId: string | null; redeemCapBp: number } {
     const level = levelFor(settings, card.spentKopecks, card.manualLevelId);
     // Rule: accrual is a percentage of the receipt after redeemed points and other discounts,
-    // at the level the member has when the purchase is recorded.
+    // at the level the member has when the purchase is recorded; a partner's store runs on
+    // its partner's percent and cap (partner.terms.ts).
+    const terms = termsFor(settings, level, partner);
     const q = quotePurchase({
       settings,
-      percentBp: level.percentBp,
+      percentBp: terms.percentBp,
+      redeemCapBp: terms.redeemCapBp,
       totalKopecks: input.totalKopecks,
       discountKopecks: input.discountKopecks ?? 0,
       redeemPoints: input.redeemPoints ?? 0,
       balance: card.balance,
     });
-    return { cardNumber: card._id, balance: card.balance, level: level.id, percentBp: level.percentBp, ...q };
+    return { cardNumber: card._id, balance: card.balance, level: level.id, percentBp: terms.percentBp, partnerId: terms.partnerId, redeemCapBp: terms.redeemCapBp, ...q };
   }
 
   const refunds = createRefundService({ ledger: deps.ledger });
@@ -79,9 +91,18 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
       validateAmounts(input);
       const card = await cardFor(input);
       const settings = await deps.settings();
-      const q = quoteFor(card, { ...input, redeemPoints: 0 }, settings);
-      const withRedeem = (input.redeemPoints ?? 0) > 0 ? quoteFor(card, input, settings) : q;
-      return { ...withRedeem, maxRedeem: maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks ?? 0, card.balance) };
+      const partner = await deps.partners.terms(input.partnerId);
+      const q = quoteFor(card, { ...input, redeemPoints: 0 }, settings, partner);
+      const w = (input.redeemPoints ?? 0) > 0 ? quoteFor(card, input, settings, partner) : q;
+      return {
+        cardNumber: w.cardNumber,
+        balance: w.balance,
+        level: w.level,
+        percentBp: w.percentBp,
+        baseKopecks: w.baseKopecks,
+        accrued: w.accrued,
+        maxRedeem: maxRedeemPoints(settings, input.totalKopecks, input.discountKopecks ?? 0, card.balance, q.redeemCapBp),
+      };
     },
 
     /** Records a receipt once per store and receipt id. `replayed` when it was already recorded. */
@@ -89,6 +110,7 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
       if (!input.receiptId || input.receiptId.length > 128) throw new DomainError('validation_failed', 'receiptId must be 1–128 characters');
       validateAmounts(input);
       const key = purchaseKey(input.storeId, input.receiptId);
+      const partner = await deps.partners.terms(input.partnerId);
       // The card's queue: by the number typed (a linked plastic number queues apart from the
       // card's own number; the unique slot keeps the two safe, see docs/ledger.md).
       const parsed = input.cardNumber ? parseCardNumber(input.cardNumber) : null;
@@ -102,7 +124,7 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
           // ledger checks for a recorded entry before it passes a refusal on.
           load: () => cardFor(input, { allowInactive: true }),
           build: (c, settings) => {
-            const q = quoteFor(c, input, settings);
+            const q = quoteFor(c, input, settings, partner);
             const redeem = input.redeemPoints ?? 0;
             const lines: LineRequest[] = [];
             if (redeem > 0) lines.push({ kind: 'redemption', effect: 'debit', points: redeem });
@@ -114,7 +136,7 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
               lines,
               // Rule: spend counted for levels is the receipt after discounts.
               spendDeltaKopecks: input.totalKopecks - (input.discountKopecks ?? 0),
-              ref: { storeId: input.storeId, receiptId: input.receiptId, ...(c.memberId ? { memberId: c.memberId } : {}) },
+              ref: { storeId: input.storeId, receiptId: input.receiptId, ...(c.memberId ? { memberId: c.memberId } : {}), ...(q.partnerId ? { partnerId: q.partnerId } : {}) },
               purchase: {
                 storeId: input.storeId,
                 receiptId: input.receiptId,
@@ -128,6 +150,8 @@ export function createPurchaseService(deps: { ledger: Ledger; cards: CardService
                 settingsVersion: settings.version,
                 baseKopecks: q.baseKopecks,
                 items: input.items ?? [],
+                partnerId: q.partnerId,
+                redeemCapBp: q.redeemCapBp,
               },
             };
           },

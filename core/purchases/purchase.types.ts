@@ -26,6 +26,8 @@ export interface PurchaseInput {
   discountKopecks?: number;
   redeemPoints?: number;
   items?: unknown[];
+  /** The partner the authenticated store belongs to (read with the store by the till's auth). */
+  partnerId?: string | null | undefined;
 }
 
 export interface RefundInput {

@@ -40,6 +40,8 @@ export function createRefundService(deps: { ledger: Ledger }) {
           },
           build: (card) => {
             const before = card.refunds.find((r) => r.purchaseKey === pKey);
+            // The shares come from what the receipt recorded (its partner's terms then), never
+            // from the terms of today.
             // Rule: points earned on returned goods are taken back (the balance never goes
             // below zero, the rest is owed), spend drops by the refund (level recalculated);
             // points spent on them come back.
@@ -60,7 +62,8 @@ export function createRefundService(deps: { ledger: Ledger }) {
               type: 'refund',
               lines,
               spendDeltaKopecks: -input.amountKopecks,
-              ref: { storeId: input.storeId, receiptId: input.receiptId, refundId: input.refundId, ...(card.memberId ? { memberId: card.memberId } : {}) },
+              // The receipt's partner, as recorded: the refund counts against the same partner.
+              ref: { storeId: input.storeId, receiptId: input.receiptId, refundId: input.refundId, ...(card.memberId ? { memberId: card.memberId } : {}), ...(p.partnerId ? { partnerId: p.partnerId } : {}) },
               refund: { storeId: input.storeId, refundId: input.refundId, receiptId: input.receiptId, purchaseKey: pKey, bodyHash, amountKopecks: input.amountKopecks, clawback: shares.clawback, returned: shares.returned },
               correction: true,
             };

@@ -8,6 +8,8 @@ const storeSchema = new Schema(
     /** First characters of the key, shown in lists so an admin can tell keys apart. */
     keyHint: { type: String, required: true },
     cardPrefix: { type: String, default: null },
+    /** The partner whose terms this store's purchases run on (core/partners); null: the programme's. */
+    partnerId: { type: String, default: null },
     active: { type: Boolean, default: true },
   },
   { timestamps: true, collection: 'stores' },

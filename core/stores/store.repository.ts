@@ -11,6 +11,7 @@ export interface Store {
   name: string;
   keyHint: string;
   cardPrefix: string | null;
+  partnerId: string | null;
   active: boolean;
 }
 
@@ -38,11 +39,12 @@ export function createStoreRepository(conn: Connection, opts: { clock?: Clock } 
   const Stores: StoreModel = storeModel(conn);
   const Keys = storeKeyModel(conn);
   const clock = opts.clock ?? systemClock;
-  const toStore = (d: { _id: unknown; name: string; keyHint: string; cardPrefix?: string | null; active: boolean }): Store => ({
+  const toStore = (d: { _id: unknown; name: string; keyHint: string; cardPrefix?: string | null; partnerId?: string | null; active: boolean }): Store => ({
     id: String(d._id),
     name: d.name,
     keyHint: d.keyHint,
     cardPrefix: d.cardPrefix ?? null,
+    partnerId: d.partnerId ?? null,
     active: d.active,
   });
 
@@ -62,8 +64,8 @@ export function createStoreRepository(conn: Connection, opts: { clock?: Clock } 
       }
     },
     /** Inserts a store with a given key hash; a repeated hash becomes DuplicateKeyError. */
-    async insert(input: { _id?: string; name: string; keyHash: string; keyHint: string; cardPrefix?: string | null }): Promise<Store> {
-      const doc = { ...input, cardPrefix: input.cardPrefix ?? null };
+    async insert(input: { _id?: string; name: string; keyHash: string; keyHint: string; cardPrefix?: string | null; partnerId?: string | null }): Promise<Store> {
+      const doc = { ...input, cardPrefix: input.cardPrefix ?? null, partnerId: input.partnerId ?? null };
       try {
         return toStore(await Stores.create(doc));
       } catch (err) {
@@ -71,16 +73,20 @@ export function createStoreRepository(conn: Connection, opts: { clock?: Clock } 
       }
     },
     /** Creates a store with a fresh random key; the key is returned once and never stored. */
-    async create(name: string, cardPrefix: string | null = null, id?: string): Promise<{ store: Store; key: string }> {
+    async create(name: string, cardPrefix: string | null = null, id?: string, partnerId: string | null = null): Promise<{ store: Store; key: string }> {
       const key = newKey();
-      const store = await this.insert({ ...(id ? { _id: id } : {}), name, keyHash: hashKey(key), keyHint: key.slice(0, 7), cardPrefix });
+      const store = await this.insert({ ...(id ? { _id: id } : {}), name, keyHash: hashKey(key), keyHint: key.slice(0, 7), cardPrefix, partnerId });
       await addKey(store.id, key);
       return { store, key };
     },
     /** Every store, oldest first (keys are never listed, only their hints). */
     async list(): Promise<Store[]> {
-      const docs = await Stores.find({}, { name: 1, keyHint: 1, cardPrefix: 1, active: 1 }).sort({ createdAt: 1 }).lean();
+      const docs = await Stores.find({}, { name: 1, keyHint: 1, cardPrefix: 1, partnerId: 1, active: 1 }).sort({ createdAt: 1 }).lean();
       return docs.map(toStore);
+    },
+    /** How many stores belong to a partner (a small collection: stores of one programme). */
+    async countByPartner(partnerId: string): Promise<number> {
+      return Stores.countDocuments({ partnerId });
     },
     /** The active store whose live key this is (two look-ups by `_id`), or null. */
     async findByKey(key: string): Promise<Store | null> {

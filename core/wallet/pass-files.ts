@@ -19,6 +19,7 @@ function backFields(state: PassState): Field[] {
     // Always present, so that the first offer is a change of value and shows on the lock screen.
     { key: 'offer', label: 'offer_label', value: state.offer?.text ?? 'offer_none', changeMessage: '%@' },
   ];
+  if (state.partners && state.partners.length > 0) fields.push({ key: 'partners', label: 'partners_label', value: 'partners_text' });
   if (state.rulesUrl) fields.push(link('rules', 'rules_label', state.rulesUrl, state.rulesUrl));
   state.phones.forEach((p, i) => fields.push({ key: `phone_${i}`, label: p.label, value: p.phone, dataDetectorTypes: ['PKDataDetectorTypePhoneNumber'] }));
   state.links.forEach((l, i) => fields.push(link(`link_${i}`, l.label, l.url, l.label)));

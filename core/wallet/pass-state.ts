@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { I18n } from '../i18n/i18n.js';
+import { partnerLineText, type PartnerLine } from '../partners/partner.text.js';
 import type { PassModel } from './wallet-models.js';
 import { PASS_LANGUAGES, type LabelKey, type PassLanguage, type PassState, type TemplateDesign } from './wallet.types.js';
 
@@ -28,6 +29,8 @@ export interface PassStateInput {
   closed?: boolean;
   rulesUrl: string | undefined;
   offer: { text: string; at: Date } | null;
+  /** The partners and their terms at the member's level (the back of the pass); none: no field. */
+  partners?: PartnerLine[];
   /** The model folder and the admin's design (the default template's merged under the level's). */
   model: PassModel;
   design: TemplateDesign;
@@ -62,6 +65,11 @@ function stringsFor(lang: PassLanguage, input: PassStateInput): Record<string, s
   const out: Record<string, string> = {};
   for (const [key, i18nKey] of Object.entries(LABEL_I18N)) out[key] = input.i18n.t(lang, i18nKey);
   out.level_name = input.level.name[lang];
+  const partners = input.partners ?? [];
+  if (partners.length > 0) {
+    out.partners_label = input.i18n.t(lang, 'partners:pass_label');
+    out.partners_text = partners.map((p) => partnerLineText(input.i18n, lang, p)).join('\n');
+  }
   // The admin's relabelling wins over the locale files.
   Object.assign(out, input.design.labels?.[lang] ?? {});
   return out;
@@ -92,6 +100,8 @@ export function buildPassState(input: PassStateInput): PassState {
     links: d.links ?? [],
     locations: d.locations ?? [],
     offer: input.offer ? { text: input.offer.text, at: new Date(input.offer.at).toISOString() } : null,
+    // Absent rather than empty, so passes of a programme without partners keep their state hash.
+    ...(input.partners && input.partners.length > 0 ? { partners: input.partners } : {}),
   };
 }
 

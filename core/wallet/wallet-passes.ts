@@ -1,6 +1,8 @@
 import type { CardService } from '../cards/card.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { MemberService } from '../members/member.service.js';
+import { partnerLines } from '../partners/partner.text.js';
+import type { PartnerTerms } from '../partners/partner.terms.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
@@ -26,6 +28,7 @@ export interface PassStoreDeps {
   cards: CardService;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
+  partners: () => Promise<PartnerTerms[]>;
   templates: TemplateStore;
   tokens: WalletTokens;
   passModels: Map<string, PassModel>;
@@ -66,6 +69,8 @@ export function createPassStore(deps: PassStoreDeps) {
       closed: member?.status === 'erased',
       rulesUrl: settings.rulesUrl,
       offer: doc.offer,
+      // The terms at this member's level: a level change changes them too.
+      partners: partnerLines(settings, view.level, await deps.partners()),
       model,
       design,
       identity: deps.identity,

@@ -1,6 +1,7 @@
 import type { CardService } from '../cards/card.service.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { MemberService } from '../members/member.service.js';
+import type { PartnerTerms } from '../partners/partner.terms.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
@@ -22,6 +23,8 @@ export interface WalletDeps {
   cards: CardService;
   members: Pick<MemberService, 'byId'>;
   settings: () => Promise<ProgrammeSettings>;
+  /** The programme's partners (cached by core/partners), listed on the back of every pass. */
+  partners: () => Promise<PartnerTerms[]>;
   i18n: I18n;
   /** From loadWalletSigner: the ids the certificate was checked against. */
   passTypeId: string;
@@ -53,6 +56,7 @@ export function createWallet(deps: WalletDeps) {
     cards: deps.cards,
     members: deps.members,
     settings: deps.settings,
+    partners: deps.partners,
     templates,
     tokens,
     passModels: deps.passModels ?? loadModels(),

@@ -91,6 +91,8 @@ export interface PassState {
   links: { label: string; url: string }[];
   locations: PassLocation[];
   offer: { text: string; at: string } | null;
+  /** Partners and their terms at the member's level, shown on the back (absent when there are none). */
+  partners?: { name: string; percentBp: number; redeemCapBp: number }[];
 }
 
 /** What a signing thread needs for one pass: rendered JSON and strings, plus the template's own images. */

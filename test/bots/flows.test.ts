@@ -55,7 +55,7 @@ describe('flows: joining', () => {
     expect(member?.optIn).toEqual({});
     const menu = keyboardOf(done.slice(0, 1));
     expect(menu?.kind).toBe('menu');
-    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.action)).toEqual(['balance', 'card', 'history', 'invite', 'settings', 'help']);
+    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.action)).toEqual(['balance', 'card', 'history', 'invite', 'settings', 'help', 'partners']);
     expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toContain('💰 Баланс');
   });
 
@@ -75,7 +75,7 @@ describe('flows: joining', () => {
     expect(textOf(done)).toContain('Welcome bonus: <b>+1,000 points</b>');
     expect(inlineButtons(done).map((b) => b.label)).toEqual(['✅ Yes, send them', 'No, thanks']);
     const menu = keyboardOf(done.slice(0, 1));
-    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toEqual(['💰 Balance', '💳 My card', '📜 History', '🎁 Invite a friend', '⚙️ Settings', '❓ Help']);
+    expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toEqual(['💰 Balance', '💳 My card', '📜 History', '🎁 Invite a friend', '⚙️ Settings', '❓ Help', '🏬 Where the card works']);
     const member = await t.core.members.findByIdentity(`telegram:${who.userId}`);
     expect(member?.language).toBe('en');
     expect(await flows.languageOf(who)).toBe('en');

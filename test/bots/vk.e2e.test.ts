@@ -126,6 +126,7 @@ const RU_MENU = [
   ['💰 Баланс', '💳 Моя карта'],
   ['📜 История', '🎁 Пригласить друга'],
   ['⚙️ Настройки', '❓ Помощь'],
+  ['🏬 Где действует карта'],
 ];
 
 let nextUserId = 500_000;
@@ -147,8 +148,8 @@ async function joinVk(user: FakeVkUser, phone: string, name: string): Promise<st
   await user.waitForText('остался последний шаг');
   user.pressButton('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
-  // Then the marketing question, its own message: the join is over once it is here.
-  await user.waitForText('Присылать вам сюда акции');
+  // The join ends with the marketing question, sent after the welcome.
+  await user.waitForText(/^Присылать вам сюда акции/);
   return /Ваша карта: (\d+)/.exec(welcome.text)![1]!;
 }
 
