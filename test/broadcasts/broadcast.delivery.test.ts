@@ -166,7 +166,7 @@ describe('consent, unsubscribe, blocked, quiet hours, cap', () => {
     env.tg.failNext('sendMessage', 1, 2);
     const before = env.tg.calls.length;
     const b = await env.t.core.broadcasts.create({ text: 'После паузы', audience: { kind: 'cards', numbers: cards }, channels: ['telegram'] });
-    await waitForStatus(env, b.id, 'done');
+    await waitForStatus(env, b.id, 'done', 80_000);
     const calls = env.tg.calls.slice(before).filter((c) => c.method === 'sendMessage');
     const refused = calls.findIndex((c) => c.status === 429);
     expect(refused).toBeGreaterThanOrEqual(0);
@@ -179,5 +179,5 @@ describe('consent, unsubscribe, blocked, quiet hours, cap', () => {
     expect(calls.filter((c) => c.at >= at429 + 1900).length).toBeGreaterThan(0);
     for (const m of ms) expect(sentTo(m.tg ?? 0)).toHaveLength(1);
     expect((await env.t.core.broadcasts.get(b.id)).counts.telegram).toMatchObject({ sent: 60, failed: 0 });
-  }, 30_000);
+  }, 120_000);
 });
