@@ -183,11 +183,7 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
         return rt.core.insight.imports.run(id, onProgress);
       },
       erase: (by) => admin.eraseMember(by),
-      async createUser(input) {
-        const user = await rt.core.users.create(input);
-        await rt.core.audit.record({ actor: 'admin-cli', action: 'user.create', target: user.email, after: { role: user.role, storeId: user.storeId } });
-        return user;
-      },
+      createUser: (input) => rt.core.staff.create({ actor: 'admin-cli' }, input),
       close: async () => {
         await shutdown.run('admin command done');
       },

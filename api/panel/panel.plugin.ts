@@ -16,6 +16,9 @@ import { CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE } from './panel.co
 import { createRenderer, isHtmx, panelOf } from './panel.context.js';
 import type { PanelContext, PanelDeps } from './panel.types.js';
 import { authPages } from './routes/auth.pages.js';
+import { adminPages } from './routes/admin.pages.js';
+import { contestPages } from './routes/contests.pages.js';
+import { dashboardPages } from './routes/dashboard.pages.js';
 import { memberPages } from './routes/members.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
@@ -96,6 +99,9 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
     app.setNotFoundHandler(async (req, reply) => render(req, reply, 'error', { status: 404, code: 'not_found' }, 404));
 
     await app.register(authPages(ctx, throttle));
+    await app.register(dashboardPages(ctx));
     await app.register(memberPages(ctx));
+    await app.register(contestPages(ctx));
+    await app.register(adminPages(ctx));
   };
 }

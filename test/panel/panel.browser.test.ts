@@ -1,0 +1,121 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newMember } from '../helpers/core.js';
+import { axe, launchBrowser, screenshot, watch } from './browser.js';
+import { PASSWORD, startPanelApp, type PanelApp } from './panel.fixture.js';
+
+let t: PanelApp;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let origin: string;
+
+beforeAll(async () => {
+  t = await startPanelApp({ realClock: true });
+  origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await launchBrowser();
+}, 180_000);
+afterAll(async () => {
+  await browser.close();
+  await t.close();
+});
+
+const digits = (s: string | null): string => (s ?? '').replace(/\D/g, '');
+
+/** Signs in as `email` (one browser profile for the run: the previous user's cookies go first). */
+async function signIn(page: Page, email: string): Promise<void> {
+  await browser.context.clearCookies();
+  await page.goto(`${origin}/admin/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Пароль').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Войти' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/admin/login'));
+}
+
+describe('the panel in a browser', () => {
+  it('signs in, finds a member by card number and adjusts their points with a reason', async () => {
+    const owner = await t.user('owner', 'owner@shop.test');
+    const { card, member } = await newMember(t.core);
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await page.goto(`${origin}/admin/login`);
+    await screenshot(page, 'login');
+    expect(await axe(page)).toEqual([]);
+    await signIn(page, owner.email);
+
+    await page.goto(`${origin}/admin/members`);
+    await page.getByLabel('Поиск').fill(card._id);
+    // Live search (htmx) swaps the results in place.
+    await page.locator('#results a', { hasText: member.name }).first().click();
+    await page.waitForURL(`**/admin/members/${String(member._id)}`);
+    await expect.poll(async () => digits(await page.locator('#balance').textContent())).toBe(String(card.balance));
+
+    // A bad input: a message next to its field, nothing changed.
+    await page.getByLabel('Баллы', { exact: true }).fill('0');
+    await page.getByRole('button', { name: 'Провести' }).click();
+    await expect.poll(() => page.locator('#f-points-err').textContent()).toContain('больше нуля');
+    expect((await t.core.cards.byNumber(card._id))?.balance).toBe(card.balance);
+
+    await page.getByLabel('Баллы', { exact: true }).fill('150');
+    await page.getByLabel('Причина').fill('Компенсация за задержку');
+    await page.getByRole('button', { name: 'Провести' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Баллы проведены');
+    expect((await t.core.cards.byNumber(card._id))?.balance).toBe(card.balance + 150);
+    await screenshot(page, 'member');
+    expect(await axe(page)).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    expect(seen.foreign).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('creates a contest, shows its live entry count, closes it early with a reason and draws it', async () => {
+    const marketer = await t.user('marketer', 'marketing@shop.test');
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await signIn(page, marketer.email);
+    expect(new URL(page.url()).pathname).toBe('/admin');
+    await page.goto(`${origin}/admin/contests`);
+    await page.getByLabel('Название').fill('Сертификат на 3 000 ₽');
+    await page.getByLabel('Призов').fill('1');
+    // No closing time: refused next to the field, nothing created.
+    await page.getByRole('button', { name: 'Создать' }).click();
+    await expect.poll(() => page.locator('#f-closesAt-err').textContent()).toContain('дата указана неверно');
+    expect(await t.core.contests.list()).toHaveLength(0);
+    await page.getByLabel('Приём заявок до').fill(new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 16));
+    await page.getByRole('button', { name: 'Создать' }).click();
+    await page.waitForURL(/\/admin\/contests\/[a-f0-9]+$/);
+    const id = new URL(page.url()).pathname.split('/').pop() ?? '';
+
+    // A member enters from their chat; the page's count follows.
+    const { member, card } = await newMember(t.core);
+    await t.core.members.linkIdentity(String(member._id), 'telegram:7001');
+    await t.core.contests.enter({ contestId: id, channel: 'telegram', account: 'telegram:7001', cardInput: card._id });
+    await expect.poll(() => page.locator('#entry-count').textContent(), { timeout: 15_000 }).toBe('1');
+
+    await page.getByRole('button', { name: 'Закрыть приём' }).click();
+    await expect.poll(() => page.locator('#f-reason-err').textContent()).toContain('причину');
+    await page.getByLabel('Причина досрочного закрытия').fill('Приз закончился раньше');
+    await page.getByRole('button', { name: 'Закрыть приём' }).click();
+    await expect.poll(() => page.locator('#contest-status').textContent()).toBe('приём закрыт');
+    await page.getByRole('button', { name: 'Разыграть' }).click();
+    await expect.poll(() => page.locator('#contest-status').textContent()).toBe('разыгран');
+    expect(await page.locator('#winners li').count()).toBe(1);
+    expect((await t.core.contests.get(id)).status).toBe('drawn');
+    await screenshot(page, 'contest');
+    expect(await axe(page)).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('refuses a support user the pages of their betters, and the owner sees it in the audit log', async () => {
+    const support = await t.user('support', 'desk@shop.test');
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await signIn(page, support.email);
+    expect(new URL(page.url()).pathname).toBe('/admin/members');
+    const res = await page.goto(`${origin}/admin/settings`);
+    expect(res?.status()).toBe(403);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Нет доступа');
+    expect(await axe(page)).toEqual([]);
+    expect(seen.errors.filter((e) => !e.includes('403'))).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
