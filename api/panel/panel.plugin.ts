@@ -20,6 +20,7 @@ import { adminPages } from './routes/admin.pages.js';
 import { contestPages } from './routes/contests.pages.js';
 import { dashboardPages } from './routes/dashboard.pages.js';
 import { memberPages } from './routes/members.pages.js';
+import { settingsPages } from './routes/settings.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
 
@@ -103,5 +104,6 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
     await app.register(memberPages(ctx));
     await app.register(contestPages(ctx));
     await app.register(adminPages(ctx));
+    await app.register(settingsPages(ctx));
   };
 }

@@ -111,11 +111,53 @@ describe('the panel in a browser', () => {
     const seen = watch(page, origin);
     await signIn(page, support.email);
     expect(new URL(page.url()).pathname).toBe('/admin/members');
-    const res = await page.goto(`${origin}/admin/settings`);
-    expect(res?.status()).toBe(403);
-    await expect.poll(() => page.locator('h1').textContent()).toBe('Нет доступа');
+    expect(await page.locator('nav a[href="/admin/broadcasts"]').count()).toBe(0);
+    for (const path of ['/admin/broadcasts', '/admin/settings', '/admin/stores']) {
+      const res = await page.goto(`${origin}${path}`);
+      expect(res?.status(), path).toBe(403);
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Нет доступа');
+    }
+    await screenshot(page, 'refused');
     expect(await axe(page)).toEqual([]);
-    expect(seen.errors.filter((e) => !e.includes('403'))).toEqual([]);
+    expect(seen.errors).toEqual([]);
+
+    await signIn(page, 'owner@shop.test');
+    await page.goto(`${origin}/admin/audit`);
+    const log = (await page.locator('#audit').textContent()) ?? '';
+    expect(log).toContain('access.refused');
+    expect(log).toContain('GET /admin/broadcasts');
+    expect(log).toContain('desk@shop.test');
+    expect(log).toContain('member.adjust');
+    expect(log).toContain('contest.draw');
     await page.close();
-  }, 60_000);
+  }, 90_000);
+
+  it('every page loads for the owner, in Russian and in English, with no console error, no foreign request and no serious axe violation', async () => {
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await signIn(page, 'owner@shop.test');
+    const links = await page.locator('header nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+    expect(links.length).toBeGreaterThanOrEqual(10);
+    const { member } = await newMember(t.core);
+    const contest = (await t.core.contests.list())[0];
+    const pages = [...links, `/admin/members/${String(member._id)}`, ...(contest ? [`/admin/contests/${contest.id}`] : []), '/admin/account'];
+    for (const lang of ['ru', 'en']) {
+      await page.goto(`${origin}/admin/lang/${lang}?back=/admin`);
+      for (const path of pages) {
+        const res = await page.goto(`${origin}${path}`);
+        expect(res?.status(), path).toBe(200);
+        expect(await page.locator('html').getAttribute('lang')).toBe(lang);
+        expect(await axe(page), `${lang} ${path}`).toEqual([]);
+        if (lang === 'ru') await screenshot(page, path === '/admin' ? 'dashboard' : path.replace(/^\/admin\//, '').replace(/\/[a-f0-9]{24}$/, '-page').replace(/\//g, '-'));
+      }
+    }
+    // A tablet: the same pages reflow at 768 px.
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await page.goto(`${origin}/admin/members`);
+    await screenshot(page, 'members-tablet');
+    expect(await page.evaluate('document.documentElement.scrollWidth <= 768')).toBe(true);
+    expect(seen.errors).toEqual([]);
+    expect(seen.foreign).toEqual([]);
+    await page.close();
+  }, 300_000);
 });
