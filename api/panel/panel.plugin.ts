@@ -20,6 +20,8 @@ import { adminPages } from './routes/admin.pages.js';
 import { contestPages } from './routes/contests.pages.js';
 import { dashboardPages } from './routes/dashboard.pages.js';
 import { memberPages } from './routes/members.pages.js';
+import { reportPages } from './routes/reports.pages.js';
+import { segmentPages } from './routes/segments.pages.js';
 import { settingsPages } from './routes/settings.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
@@ -105,5 +107,7 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
     await app.register(contestPages(ctx));
     await app.register(adminPages(ctx));
     await app.register(settingsPages(ctx));
+    await app.register(segmentPages(ctx));
+    await app.register(reportPages(ctx));
   };
 }
