@@ -19,10 +19,12 @@ import { authPages } from './routes/auth.pages.js';
 import { adminPages } from './routes/admin.pages.js';
 import { contestPages } from './routes/contests.pages.js';
 import { dashboardPages } from './routes/dashboard.pages.js';
+import { importPages } from './routes/imports.pages.js';
 import { memberPages } from './routes/members.pages.js';
 import { reportPages } from './routes/reports.pages.js';
 import { segmentPages } from './routes/segments.pages.js';
 import { settingsPages } from './routes/settings.pages.js';
+import { walletPages } from './routes/wallet.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
 
@@ -109,5 +111,7 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
     await app.register(settingsPages(ctx));
     await app.register(segmentPages(ctx));
     await app.register(reportPages(ctx));
+    await app.register(importPages(ctx));
+    await app.register(walletPages(ctx));
   };
 }

@@ -9,7 +9,7 @@ let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let origin: string;
 
 beforeAll(async () => {
-  t = await startPanelApp({ realClock: true });
+  t = await startPanelApp({ realClock: true, wallet: true });
   origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
   browser = await launchBrowser();
 }, 180_000);
@@ -105,6 +105,53 @@ describe('the panel in a browser', () => {
     await page.close();
   }, 120_000);
 
+  it('publishes a card design: colours and a store location for a level, with the preview following the form', async () => {
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await signIn(page, 'marketing@shop.test');
+    await page.goto(`${origin}/admin/wallet?t=gold`);
+    await page.getByLabel('Фон').fill('#7a1f2b');
+    // The live preview follows the form before anything is saved.
+    await expect.poll(() => page.evaluate("getComputedStyle(document.getElementById('pass-preview')).backgroundColor")).toBe('rgb(122, 31, 43)');
+    await page.locator('#f-ru_logo_text').fill('Кофейня «Зерно»');
+    await expect.poll(() => page.locator('#pass-preview .pp-org').textContent()).toBe('Кофейня «Зерно»');
+    // A bad location line: a message next to it, nothing published.
+    await page.getByLabel('Магазины рядом (для этого уровня)').fill('north pole');
+    await page.getByRole('button', { name: 'Опубликовать' }).click();
+    await expect.poll(() => page.locator('#f-locations-err').textContent()).toContain('широта, долгота');
+    expect((await t.wallet!.templates.get('gold')).version).toBe(0);
+    await page.getByLabel('Фон').fill('#7a1f2b');
+    await page.getByLabel('Магазины рядом (для этого уровня)').fill('55.7512, 37.6184, Мы рядом — заходите');
+    await page.getByRole('button', { name: 'Опубликовать' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Дизайн опубликован');
+    const design = (await t.wallet!.templates.get('gold')).design;
+    expect(design.backgroundColor).toBe('rgb(122, 31, 43)');
+    expect(design.locations).toEqual([{ latitude: 55.7512, longitude: 37.6184, relevantText: 'Мы рядом — заходите' }]);
+    expect(design.labels?.ru?.logo_text).toBe('Кофейня «Зерно»');
+    await screenshot(page, 'wallet-design');
+    expect(await axe(page)).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('imports a base as a dry run: progress to done, the error table, nothing changed', async () => {
+    const page = await browser.context.newPage();
+    const seen = watch(page, origin);
+    await signIn(page, 'marketing@shop.test');
+    await page.goto(`${origin}/admin/imports`);
+    const csv = 'Телефон;Имя;Баллы\n+7 999 555-01-01;Ирина;100\nне телефон;Пётр;50\n8 999 555 01 03;Олег;-5\n';
+    await page.getByLabel('Файл').setInputFiles({ name: 'base.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Загрузить' }).click();
+    await page.waitForURL(/\/admin\/imports\/[\w-]+$/);
+    await expect.poll(() => page.locator('#import-status').textContent(), { timeout: 30_000 }).toBe('готово');
+    expect(await page.locator('#import-errors tbody tr').count()).toBe(2);
+    expect(await t.core.members.findByPhone('+79995550101')).toBeNull();
+    await screenshot(page, 'import');
+    expect(await axe(page)).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it('refuses a support user the pages of their betters, and the owner sees it in the audit log', async () => {
     const support = await t.user('support', 'desk@shop.test');
     const page = await browser.context.newPage();
@@ -129,6 +176,7 @@ describe('the panel in a browser', () => {
     expect(log).toContain('desk@shop.test');
     expect(log).toContain('member.adjust');
     expect(log).toContain('contest.draw');
+    expect(log).toContain('wallet.publish');
     await page.close();
   }, 90_000);
 
