@@ -21,7 +21,7 @@ try {
     yield Buffer.from('Телефон;ФИО;Баллы;Сумма покупок;Количество покупок\r\n');
     let chunk = '';
     for (let i = 0; i < MEMBERS; i++) {
-      chunk += `+79${String(100_000_000 + i).slice(1)};Клиент ${i};${100 + (i % 900)};${1000 + i},50;${1 + (i % 9)}\r\n`;
+      chunk += `+79${String(1_000_000_000 + i).slice(1)};Клиент ${i};${100 + (i % 900)};${1000 + i},50;${1 + (i % 9)}\r\n`;
       if (chunk.length > 256 * 1024) {
         yield Buffer.from(chunk);
         chunk = '';
@@ -32,6 +32,7 @@ try {
   const t0 = performance.now();
   const id = await b.core.insight.imports.create({ body: file(), contentType: 'text/csv', dryRun: false, maxBytes: 2 ** 31 });
   const v = await b.core.insight.imports.run(id, (p) => progress(`seeding members (${p.progress.phase}), %`, p.progress.percent, 100));
+  if (v.created !== MEMBERS) throw new Error(`seeding went wrong: ${JSON.stringify({ created: v.created, failed: v.failed, errors: v.errors.slice(0, 3) })}`);
   console.log(`\nseeded ${v.created} members in ${((performance.now() - t0) / 1000).toFixed(1)} s; audience pass…`);
   await b.core.insight.segments.rebuild();
 
@@ -55,7 +56,7 @@ try {
   const pages = [
     '/admin',
     '/admin/members',
-    `/admin/members?q=${encodeURIComponent('+7 910 000 12 34')}`,
+    `/admin/members?q=${encodeURIComponent('+7 900 000 12 34')}`,
     `/admin/members?q=${encodeURIComponent(someone?.cardNumber ?? '')}`,
     `/admin/members?q=${encodeURIComponent('Клиент 1234')}`,
     `/admin/members/${someone?.id ?? ''}`,
