@@ -40,7 +40,7 @@ function languageOf(req: FastifyRequest, i18n: I18n): Language {
 export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     await app.register(formbody, { bodyLimit: 256 * 1024 });
-    await app.register(multipart, { limits: { fileSize: deps.importMaxBytes, files: 1, fields: 10 } });
+    await app.register(multipart, { limits: { fileSize: deps.importMaxBytes, files: 1, fields: 50 } });
     await app.register(view, { engine: { eta: new Eta({ cache: true }) }, root: VIEWS_DIR, production: true, viewExt: 'eta' });
     registerAssets(app);
     const { core, i18n } = deps;
