@@ -38,7 +38,7 @@ try {
 
   await b.core.users.create({ email: 'owner@bench.test', password: PASSWORD, role: 'owner' });
   const app = await buildApp({
-    logger: createLogger('silent'),
+    logger: createLogger('error'),
     health: { checks: {} },
     core: b.core,
     adminToken: randomBytes(24).toString('base64url'),
