@@ -55,6 +55,7 @@ import { createTwitchStateRepository } from './twitch/twitch-state.repository.js
 import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
 import { createUserRepository } from './users/user.repository.js';
 import { createUserService } from './users/user.service.js';
+import { createStaffAdmin } from './users/staff.service.js';
 import { walletModels } from './wallet/wallet.model.js';
 import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
@@ -219,6 +220,8 @@ export function createCore(deps: CoreDeps) {
     users,
     /** Signed-in panel sessions. */
     sessions,
+    /** Creating and changing staff accounts (audited; a changed user is signed out everywhere). */
+    staff: createStaffAdmin({ users, sessions, audit }),
     /** Who changed what, when, before and after. */
     audit,
     /** Creates indexes (and the default settings) once at start-up. */

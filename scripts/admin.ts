@@ -196,11 +196,7 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
       // Without Redis here: a running worker's sweep picks the broadcast up within seconds.
       createBroadcast: (input) => rt.core.broadcasts.create(input),
       broadcast: (id) => rt.core.broadcasts.get(id),
-      async createUser(input) {
-        const user = await rt.core.users.create(input);
-        await rt.core.audit.record({ actor: 'admin-cli', action: 'user.create', target: user.email, after: { role: user.role, storeId: user.storeId } });
-        return user;
-      },
+      createUser: (input) => rt.core.staff.create({ actor: 'admin-cli' }, input),
       close: async () => {
         await shutdown.run('admin command done');
       },

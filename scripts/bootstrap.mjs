@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installChromium } from './install-chromium.mjs';
 import { installFerretdb } from './install-ferretdb.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,4 +53,10 @@ if (!process.env.REDIS_URL && !onPath('redis-server')) {
   } else {
     console.log('[setup] redis-server is not installed: run `sudo apt-get install -y redis-server` (Debian/Ubuntu), or set REDIS_URL to a running Redis');
   }
+}
+
+// Chromium is needed by the web panel's browser tests only (npm test), not by `npm start`.
+if (process.env.npm_lifecycle_event === 'pretest') {
+  const r = installChromium();
+  if (!r.path) console.log(`[setup] ${r.reason}; the panel's browser tests will fail without it`);
 }

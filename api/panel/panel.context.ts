@@ -39,8 +39,10 @@ export function formatters(lang: Language) {
   };
 }
 
+/** A field's problem: a code (panel:errors.<code>, else common:errors.<code>) or a full key with its values. */
+export type FieldError = string | { key: string; opts?: Record<string, unknown> };
 export interface FieldErrors {
-  [field: string]: string;
+  [field: string]: FieldError;
 }
 
 export type Renderer = (req: FastifyRequest, reply: FastifyReply, template: string, data?: Record<string, unknown>, status?: number) => Promise<FastifyReply>;
@@ -56,7 +58,11 @@ export function createRenderer(i18n: I18n): Renderer {
       ...data,
       t: (key: string, opts?: Record<string, unknown>) => i18n.t(lang, key, opts),
       // A field's message: the panel's own form messages first, else the domain error's text.
-      err: (code: string | undefined) => (code ? i18n.t(lang, `panel:errors.${code}`, { defaultValue: '' }) || i18n.t(lang, `common:errors.${code}`) : null),
+      err: (e: FieldError | undefined) => {
+        if (!e) return null;
+        if (typeof e === 'object') return i18n.t(lang, e.key, e.opts);
+        return i18n.t(lang, `panel:errors.${e}`, { defaultValue: '' }) || i18n.t(lang, `common:errors.${e}`);
+      },
       lang,
       user,
       csrf: session?.csrf ?? '',
@@ -71,3 +77,13 @@ export function createRenderer(i18n: I18n): Renderer {
 
 /** Whether the request came from htmx (a fragment answers it, not a whole page). */
 export const isHtmx = (req: FastifyRequest): boolean => req.headers['hx-request'] === 'true';
+
+/** The form field a domain error belongs to (its `details.field`), so its message shows next to that field; other errors are rethrown. */
+export function fieldError(err: unknown, fallbackField: string, reasonKey?: (reason: string) => string): FieldErrors {
+  if (!(err instanceof DomainError)) throw err;
+  const field = typeof err.details.field === 'string' ? err.details.field : fallbackField;
+  const reason = typeof err.details.reason === 'string' ? err.details.reason : null;
+  return { [field]: reason && reasonKey ? { key: reasonKey(reason), opts: err.details } : err.code };
+}
+
+export const formText = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');

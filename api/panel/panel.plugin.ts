@@ -16,7 +16,15 @@ import { CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE } from './panel.co
 import { createRenderer, isHtmx, panelOf } from './panel.context.js';
 import type { PanelContext, PanelDeps } from './panel.types.js';
 import { authPages } from './routes/auth.pages.js';
+import { adminPages } from './routes/admin.pages.js';
+import { contestPages } from './routes/contests.pages.js';
+import { dashboardPages } from './routes/dashboard.pages.js';
+import { importPages } from './routes/imports.pages.js';
 import { memberPages } from './routes/members.pages.js';
+import { reportPages } from './routes/reports.pages.js';
+import { segmentPages } from './routes/segments.pages.js';
+import { settingsPages } from './routes/settings.pages.js';
+import { walletPages } from './routes/wallet.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
 
@@ -32,7 +40,7 @@ function languageOf(req: FastifyRequest, i18n: I18n): Language {
 export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     await app.register(formbody, { bodyLimit: 256 * 1024 });
-    await app.register(multipart, { limits: { fileSize: deps.importMaxBytes, files: 1, fields: 10 } });
+    await app.register(multipart, { limits: { fileSize: deps.importMaxBytes, files: 1, fields: 50 } });
     await app.register(view, { engine: { eta: new Eta({ cache: true }) }, root: VIEWS_DIR, production: true, viewExt: 'eta' });
     registerAssets(app);
     const { core, i18n } = deps;
@@ -96,6 +104,14 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
     app.setNotFoundHandler(async (req, reply) => render(req, reply, 'error', { status: 404, code: 'not_found' }, 404));
 
     await app.register(authPages(ctx, throttle));
+    await app.register(dashboardPages(ctx));
     await app.register(memberPages(ctx));
+    await app.register(contestPages(ctx));
+    await app.register(adminPages(ctx));
+    await app.register(settingsPages(ctx));
+    await app.register(segmentPages(ctx));
+    await app.register(reportPages(ctx));
+    await app.register(importPages(ctx));
+    await app.register(walletPages(ctx));
   };
 }

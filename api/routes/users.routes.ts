@@ -15,7 +15,7 @@ const who = (req: FastifyRequest) => ({ ...actorOf(req.adminActor), ip: req.ip }
 
 /** Admin: staff users of the web panel, and the audit log. Register inside the admin scope. */
 export function userRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
-  const { users, sessions, audit } = deps.core;
+  const { users, staff, audit } = deps.core;
   return async (app) => {
     app.post(
       '/users',
@@ -29,11 +29,7 @@ export function userRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
           response: { 201: userView, ...errorResponses('invalid_email', 'weak_password', 'user_exists', 'store_required', 'store_not_found', 'forbidden', 'csrf_failed') },
         },
       },
-      async (req, reply) => {
-        const user = await users.create(req.body);
-        await audit.record({ ...who(req), action: 'user.create', target: user.email, after: { role: user.role, storeId: user.storeId } });
-        return reply.code(201).send(user);
-      },
+      async (req, reply) => reply.code(201).send(await staff.create(who(req), req.body)),
     );
 
     app.get(
@@ -54,21 +50,7 @@ export function userRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
           response: { 200: userView, ...errorResponses('user_not_found', 'weak_password', 'store_required', 'store_not_found', 'last_owner', 'forbidden', 'csrf_failed') },
         },
       },
-      async (req) => {
-        const { password, ...patch } = req.body;
-        const { before, after } = await users.change(req.params.id, patch);
-        if (password !== undefined) await users.setPassword(req.params.id, password);
-        // A demoted, disabled or re-keyed user starts over with what they may do now.
-        if (password !== undefined || before.role !== after.role || !after.active || before.storeId !== after.storeId) await sessions.endAllFor(after.id);
-        await audit.record({
-          ...who(req),
-          action: 'user.change',
-          target: after.email,
-          before: { role: before.role, storeId: before.storeId, active: before.active },
-          after: { role: after.role, storeId: after.storeId, active: after.active, ...(password !== undefined ? { password: 'changed' } : {}) },
-        });
-        return after;
-      },
+      async (req) => staff.change(who(req), req.params.id, req.body),
     );
 
     app.get(

@@ -66,6 +66,7 @@ export async function buildAudience(deps: { repo: AudienceRepository; clock: Clo
     members: 0,
     purchasers: rec.length,
     rfmGroups: Object.fromEntries(RFM_GROUPS.map((g) => [g, 0])),
+    rfmGrid: {},
     byJoinChannel: {},
     usingChannel: {},
     withPass: 0,
@@ -119,6 +120,8 @@ export async function buildAudience(deps: { repo: AudienceRepository; clock: Clo
     page.push(doc);
     snap.members++;
     if (group) snap.rfmGroups[group] = (snap.rfmGroups[group] ?? 0) + 1;
+    // The panel's R × F grid: members per (recency, frequency) cell, counted as the pass goes.
+    if (r && f && snap.rfmGrid) snap.rfmGrid[`${r}${f}`] = (snap.rfmGrid[`${r}${f}`] ?? 0) + 1;
     snap.byJoinChannel[doc.channel] = (snap.byJoinChannel[doc.channel] ?? 0) + 1;
     for (const c of doc.channels) snap.usingChannel[c] = (snap.usingChannel[c] ?? 0) + 1;
     if (hasPass) snap.withPass++;

@@ -39,6 +39,8 @@ export interface AudienceSnapshot {
   members: number;
   purchasers: number;
   rfmGroups: Record<string, number>;
+  /** Members per R × F cell, keyed `${r}${f}` (1–5 each); absent in snapshots made before it was counted. */
+  rfmGrid?: Record<string, number>;
   byJoinChannel: Record<string, number>;
   usingChannel: Record<string, number>;
   withPass: number;

@@ -8,7 +8,10 @@ import { createI18n } from '../../core/i18n/i18n.js';
 import type { StaffRole } from '../../core/users/user.roles.js';
 import { createLogger } from '../../infra/logger.js';
 import type { Redis } from '../../infra/redis.js';
+import { createPassPool } from '../../infra/wallet/pass-pool.js';
+import type { Wallet } from '../../core/wallet/wallet.service.js';
 import { fixedClock } from '../helpers/clock.js';
+import { PUBLIC_URL, testCertificates } from '../wallet/wallet.fixture.js';
 import { TEST_PHONE_SECRET, testMongo, testRedis, uniqueName } from '../helpers/env.js';
 
 export const PASSWORD = 'correct horse battery';
@@ -19,13 +22,14 @@ export interface PanelApp {
   adminToken: string;
   clock: ReturnType<typeof fixedClock>;
   redis: Redis;
+  wallet: Wallet | undefined;
   /** Creates a user (for a cashier, with a new store). */
   user(role: StaffRole, email?: string): Promise<{ email: string; id: string }>;
   close(): Promise<void>;
 }
 
 /** The whole app with the panel, on this file's own database and Redis prefix; a hand-set clock for sessions. */
-export async function startPanelApp(opts: { panel?: Partial<PanelConfig>; realClock?: boolean } = {}): Promise<PanelApp> {
+export async function startPanelApp(opts: { panel?: Partial<PanelConfig>; realClock?: boolean; wallet?: boolean } = {}): Promise<PanelApp> {
   const conn = await testMongo();
   const clock = fixedClock(new Date());
   const config: PanelConfig = { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000, secureCookie: 'auto', ...opts.panel };
@@ -38,6 +42,14 @@ export async function startPanelApp(opts: { panel?: Partial<PanelConfig>; realCl
   });
   await core.init();
   const redis = await testRedis();
+  // The wallet as the runtime wires it (test certificates, one signing thread), when a test needs passes.
+  const certs = opts.wallet ? await testCertificates() : null;
+  const generator = certs ? createPassPool({ pem: certs.signer.pem, threads: 1 }) : null;
+  const wallet =
+    certs && generator
+      ? core.createWallet({ i18n: await createI18n(), passTypeId: certs.signer.passTypeId, teamId: certs.signer.teamId, organizationName: 'Test shop', publicUrl: PUBLIC_URL, linkSecret: randomBytes(32).toString('base64url'), generator })
+      : undefined;
+  if (wallet) await wallet.init();
   const adminToken = randomBytes(24).toString('base64url');
   const app = await buildApp({
     logger: createLogger('silent'),
@@ -45,6 +57,7 @@ export async function startPanelApp(opts: { panel?: Partial<PanelConfig>; realCl
     core,
     adminToken,
     redis,
+    wallet,
     lookupRateLimit: { max: 10_000, timeWindowMs: 60_000, nameSpace: `${uniqueName('rl')}:` },
     panel: { i18n: await createI18n(), config, redisPrefix: `${uniqueName('panel')}:` },
   });
@@ -55,6 +68,7 @@ export async function startPanelApp(opts: { panel?: Partial<PanelConfig>; realCl
     adminToken,
     clock,
     redis,
+    wallet,
     async user(role, email) {
       n += 1;
       const storeId = role === 'cashier' ? (await core.admin.createStore(`Store ${n}`)).id : undefined;
@@ -65,6 +79,8 @@ export async function startPanelApp(opts: { panel?: Partial<PanelConfig>; realCl
       core.close();
       await app.close();
       redis.disconnect();
+      await generator?.close();
+      certs?.remove();
       await conn.dropDatabase();
       await conn.close();
     },

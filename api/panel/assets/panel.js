@@ -18,14 +18,13 @@
   function preview(form) {
     var out = document.getElementById(form.dataset.preview);
     if (!out) return;
-    var v = function (n) { var f = form.elements.namedItem(n); return f ? f.value : ''; };
-    out.style.background = v('backgroundColor');
-    out.style.color = v('foregroundColor');
-    out.querySelectorAll('.pp-label').forEach(function (l) { l.style.color = v('labelColor'); });
-    var map = { 'pp-org': 'logoText', 'pp-primary-label': 'primaryLabel', 'pp-desc': 'description' };
-    Object.keys(map).forEach(function (cls) {
-      var node = out.querySelector('.' + cls);
-      if (node && v(map[cls])) node.textContent = v(map[cls]);
+    var v = function (n) { var f = form.elements.namedItem(n); return f && f.value ? f.value : ''; };
+    if (v('backgroundColor')) out.style.background = v('backgroundColor');
+    if (v('foregroundColor')) out.style.color = v('foregroundColor');
+    out.querySelectorAll('.pp-label').forEach(function (l) { if (v('labelColor')) l.style.color = v('labelColor'); });
+    out.querySelectorAll('[data-field]').forEach(function (node) {
+      var text = v(node.dataset.field);
+      if (text) node.textContent = text;
     });
   }
   function init(root) {

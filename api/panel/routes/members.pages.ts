@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../../core/shared/errors.js';
-import { isHtmx, userOf, type FieldErrors } from '../panel.context.js';
+import { fieldError, isHtmx, userOf, type FieldErrors } from '../panel.context.js';
 import type { PanelContext } from '../panel.types.js';
 
 type Form = Record<string, string | undefined>;
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 
-/** The form-field a domain error belongs to, so its message shows next to that field. */
-function fieldError(err: unknown, fallbackField: string): FieldErrors {
-  if (!(err instanceof DomainError)) throw err;
-  const field = typeof err.details.field === 'string' ? err.details.field : fallbackField;
-  return { [field]: err.code };
-}
 
 /** Members: search, a member's page, adjust with a reason, block/unblock, staff level, Wallet link, erase. */
 export function memberPages(ctx: PanelContext): FastifyPluginAsync {
