@@ -65,7 +65,8 @@ export const authPlugin = fp<AuthOptions>(
 
     app.decorate('authenticateAdmin', async (req: FastifyRequest, reply: FastifyReply) => {
       const token = bearerToken(req);
-      const cookie = req.cookies[SESSION_COOKIE];
+      // An app built without the cookie plugin (the panel off) has no sessions, only the token.
+      const cookie = (req.cookies as Partial<Record<string, string>> | undefined)?.[SESSION_COOKIE];
       if (!token && cookie && opts.sessions) {
         const session = await opts.sessions.resume(cookie);
         if (!session) throw unauthorized(reply, 'the panel session has ended: sign in again');
