@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { createAdminService } from './admin/admin.service.js';
 import { cardModel } from './cards/card.model.js';
@@ -33,6 +34,8 @@ import { createPartnerRepository } from './partners/partner.repository.js';
 import { createPartnerService } from './partners/partner.service.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createErasure } from './privacy/erasure.service.js';
+import { createJoinFormTokens } from './enrolment/join-form.token.js';
+import { createWebJoin, type JoinLimiter, type JoinLimits } from './enrolment/web-join.service.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { createReportsRepository } from './reports/reports.repository.js';
 import { createAudienceRepository } from './segments/audience.repository.js';
@@ -185,6 +188,21 @@ export function createCore(deps: CoreDeps) {
       giveaway: (g: { helix: HelixPort; i18n: I18n; log: TwitchLog; options?: GiveawayOptions }) =>
         createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
     },
+    /**
+     * Joining on the public web page (/join): attempts counted by `limiter` (the API gives its
+     * Redis; else MongoDB counters), the form signed with a key derived from the phone-hash key.
+     */
+    webJoin: (opts: { limiter?: JoinLimiter; limits?: JoinLimits } = {}) =>
+      createWebJoin({
+        members,
+        stores,
+        settings,
+        limiter: opts.limiter ?? rates,
+        hash: hasher.of,
+        tokens: createJoinFormTokens(createHmac('sha256', deps.phoneHashSecret).update('join-form').digest('base64url'), () => clock.now()),
+        clock,
+        ...(opts.limits ? { limits: opts.limits } : {}),
+      }),
     /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
     createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'partners' | 'clock'>) =>
       createWallet({ models: wallets, Cards, cards, members, settings, partners: () => partners.all(), clock, ...w }),
