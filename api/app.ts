@@ -111,6 +111,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
   const publicLimits = deps.publicRateLimit ?? { max: 60, timeWindowMs: 60_000 };
   const publicLimit = app.rateLimit({ max: publicLimits.max, timeWindow: publicLimits.timeWindowMs, keyGenerator: (req: FastifyRequest) => `ip:${req.ip}` });
   await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
+  const i18n = await createI18n();
   // Join attempts are counted in Redis when there is one (every api process shares it); if
   // Redis fails, in MongoDB rather than not at all.
   const redisLimiter = deps.redis ? createRedisRateLimiter(deps.redis, limit.nameSpace ?? 'loyalty:rate:') : null;
@@ -122,7 +123,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
   await app.register(
     joinRoutes({
       webJoin,
-      i18n: await createI18n(),
+      i18n,
       settings: () => core.settings.current(),
       walletLink: wallet ? (n: string) => wallet.linkFor(n) : undefined,
       links: deps.joinPage?.links ?? {},
@@ -151,7 +152,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
       await api.register(
         async (adm) => {
           adm.addHook('onRequest', adm.authenticateAdmin);
-          await adm.register(storeRoutes({ admin }));
+          await adm.register(storeRoutes({ admin, i18n, publicUrl: deps.joinPage?.publicUrl }));
           await adm.register(partnerRoutes({ partners: core.partners }));
           await adm.register(memberRoutes({ admin, who: 'admin' }));
           await adm.register(settingsRoutes({ core }));
