@@ -406,7 +406,7 @@ describe('Telegram bot end to end (polling)', () => {
       expect(ru).toEqual(commandList(i18n, 'ru'));
       expect(en).toEqual(commandList(i18n, 'en'));
       expect(fake.commands()).toEqual(ru);
-      expect(ru?.map((c) => c.command)).toEqual(['start', 'menu', 'balance', 'card', 'history', 'invite', 'settings', 'help']);
+      expect(ru?.map((c) => c.command)).toEqual(['start', 'menu', 'balance', 'card', 'history', 'invite', 'settings', 'partners', 'help']);
       expect(ru?.find((c) => c.command === 'balance')?.description).toBe('Баланс и сгорание баллов');
       expect(en?.find((c) => c.command === 'balance')?.description).toBe('Balance and expiring points');
     });
