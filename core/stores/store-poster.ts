@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import type { I18n, Language } from '../i18n/i18n.js';
 
@@ -34,6 +33,8 @@ export interface PosterInput {
  * (also a clickable link in the PDF).
  */
 export async function renderStorePoster(input: PosterInput): Promise<{ pdf: Buffer; lang: Language }> {
+  // Loaded on first use: pdfkit and its font engine are heavy, and most processes never print.
+  const { default: PDFDocument } = await import('pdfkit');
   const font = cyrillicFont();
   const lang: Language = font ? input.lang : 'en';
   const qr = QRCode.create(input.joinUrl, { errorCorrectionLevel: 'M' }).modules;
