@@ -45,6 +45,13 @@ module.exports = {
       to: { path: '^api/' },
     },
     {
+      name: 'panel-not-bots',
+      comment: 'the staff panel (api/panel/) is an adapter over core: it serves no chat channel',
+      severity: 'error',
+      from: { path: '^api/panel/' },
+      to: { path: '^bots/' },
+    },
+    {
       name: 'api-not-workers',
       severity: 'error',
       from: { path: '^api/' },

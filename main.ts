@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startApi } from './api/api.role.js';
 import { insightJobsClient } from './workers/insight/insight.jobs.js';
+import { broadcastJobsClient } from './workers/broadcasts/broadcast.queues.js';
 import { startBots } from './bots/bots.role.js';
 import { createChannels, type Channels } from './bots/channels.js';
 import { startTwitchHelix } from './bots/twitch/twitch.runner.js';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
   try {
     const rt = await startRuntime(config, logger, shutdown, { print: (l) => lines.push(l) });
     const { role } = config;
+    // Broadcasts created by this process (API, panel) go straight to the planner's queue.
+    rt.core.broadcasts.useJobs(broadcastJobsClient(rt.queues, config.broadcasts.recheckMs));
     lines.push(
       `Role: ${role}`,
       `MongoDB: ${rt.endpoints.mongo.source === 'external' ? 'MONGODB_URL' : `embedded ${rt.endpoints.mongo.source} on ${rt.endpoints.mongo.url}`} (db "${config.mongo.db}")`,
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
         i18n: rt.i18n,
         wallet: rt.wallet,
         notifications: channels ? { flows: channels.flows, senders: channels.senders } : undefined,
+        broadcastSenders: channels?.broadcastSenders,
         twitch: twitch.helix ? { helix: twitch.helix, pollMs: twitch.pollMs } : undefined,
       });
       shutdown.add('workers', () => w.close());
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
       lines.push(...b.summary);
     }
     if (role === 'all' || role === 'api') {
-      const a = await startApi({ config, logger, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health, insightJobs: insightJobsClient(rt.queues) }, channels);
+      const a = await startApi({ config, logger, i18n: rt.i18n, core: rt.core, wallet: rt.wallet?.wallet, adminToken: rt.adminToken, redis: rt.redis, health: rt.health, insightJobs: insightJobsClient(rt.queues) }, channels);
       shutdown.add('http', () => a.close());
       lines.push(...a.summary);
     }

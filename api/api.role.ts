@@ -9,9 +9,12 @@ import type { Redis } from '../infra/redis.js';
 import type { RoleHandle } from '../infra/role.js';
 import { buildApp } from './app.js';
 import type { InsightJobs } from '../core/insight/insight.jobs.js';
+import type { I18n } from '../core/i18n/i18n.js';
 
 export interface ApiRoleDeps {
-  config: Pick<Config, 'telegram' | 'vk' | 'http' | 'queuePrefix' | 'insight'>;
+  config: Pick<Config, 'telegram' | 'vk' | 'http' | 'queuePrefix' | 'insight' | 'panel'>;
+  /** The web panel's texts (locales/). */
+  i18n: I18n;
   /** Enqueues imports and the audience pass (the worker role runs them). */
   insightJobs: InsightJobs;
   logger: Logger;
@@ -46,6 +49,7 @@ export async function buildRoleApp(deps: ApiRoleDeps, channels?: Channels): Prom
     insightJobs: deps.insightJobs,
     importMaxBytes: deps.config.insight.importMaxBytes,
     joinPage: { publicUrl: deps.config.http.publicUrl, links: { telegramBot: channels?.telegram?.username, vkCommunity: channels?.vk?.community } },
+    panel: { i18n: deps.i18n, config: deps.config.panel, publicUrl: deps.config.http.publicUrl, redisPrefix: `${deps.config.queuePrefix}:panel:` },
   });
 }
 
@@ -61,7 +65,7 @@ export async function startApi(deps: ApiRoleDeps, channels?: Channels): Promise<
   return {
     app,
     url,
-    summary: [`HTTP: listening on ${url} (health ${url}/healthz, readiness ${url}/readyz, API docs ${url}/docs)`],
+    summary: [`HTTP: listening on ${url} (health ${url}/healthz, readiness ${url}/readyz, API docs ${url}/docs, staff panel ${url}/admin)`],
     close: () => app.close(),
   };
 }

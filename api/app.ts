@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -33,6 +34,10 @@ import { exportRoutes } from './routes/exports.routes.js';
 import { importRoutes } from './routes/imports.routes.js';
 import { reportRoutes } from './routes/reports.routes.js';
 import { segmentRoutes } from './routes/segments.routes.js';
+import { broadcastRoutes } from './routes/broadcasts.routes.js';
+import { actorOf, userRoutes } from './routes/users.routes.js';
+import { panelPlugin } from './panel/panel.plugin.js';
+import type { PanelOptions } from './panel/panel.types.js';
 
 export interface AppDeps {
   logger: FastifyBaseLogger;
@@ -59,6 +64,8 @@ export interface AppDeps {
   importMaxBytes?: number;
   /** The public join page (/join): the bots to link to, PUBLIC_URL, and its attempt limits (tests lower them). */
   joinPage?: { publicUrl?: string | undefined; links?: { telegramBot?: string | undefined; vkCommunity?: string | undefined }; limits?: JoinLimits };
+  /** The staff web panel at /admin (needs the core); without it, /admin is not served. */
+  panel?: PanelOptions;
 }
 
 const REQUEST_ID_RE = /^[\w.-]{8,128}$/;
@@ -83,6 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
   });
   await app.register(swaggerPlugin);
+  // Cookies: the panel's session (also accepted by the admin API for owners) and language.
+  await app.register(cookie);
   registerErrorHandler(app);
   await app.register(healthRoutes(deps.health));
   if (deps.telegramWebhook) await app.register(telegramWebhookRoutes(deps.telegramWebhook));
@@ -110,7 +119,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
   // Routes anyone may call: a budget per client address (behind a proxy, set fastify's trustProxy so req.ip is the client's).
   const publicLimits = deps.publicRateLimit ?? { max: 60, timeWindowMs: 60_000 };
   const publicLimit = app.rateLimit({ max: publicLimits.max, timeWindow: publicLimits.timeWindowMs, keyGenerator: (req: FastifyRequest) => `ip:${req.ip}` });
-  await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken });
+  await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken, sessions: deps.panel ? core.sessions : undefined });
   const i18n = await createI18n();
   // Join attempts are counted in Redis when there is one (every api process shares it); if
   // Redis fails, in MongoDB rather than not at all.
@@ -152,6 +161,15 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
       await api.register(
         async (adm) => {
           adm.addHook('onRequest', adm.authenticateAdmin);
+          // Every change made through the admin API is in the audit log (the user routes write their own, richer entries).
+          adm.addHook('onResponse', async (req, reply) => {
+            if (req.method === 'GET' || req.method === 'HEAD' || reply.statusCode >= 400 || req.routeOptions.url?.startsWith('/api/v1/admin/users')) return;
+            const params = req.params as Record<string, string> | undefined;
+            await core.audit
+              .record({ ...actorOf(req.adminActor), action: `api ${req.method} ${req.routeOptions.url ?? ''}`, target: params?.id ?? params?.number ?? null, ip: req.ip })
+              .catch((err: unknown) => req.log.error({ err }, 'audit entry not written'));
+          });
+          await adm.register(userRoutes({ core }));
           await adm.register(storeRoutes({ admin, i18n, publicUrl: deps.joinPage?.publicUrl }));
           await adm.register(partnerRoutes({ partners: core.partners }));
           await adm.register(memberRoutes({ admin, who: 'admin' }));
@@ -163,10 +181,12 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
           await adm.register(segmentRoutes({ core, jobs: deps.insightJobs }));
           await adm.register(reportRoutes({ core }));
           await adm.register(exportRoutes({ core }));
+          await adm.register(broadcastRoutes({ core }));
         },
         { prefix: '/admin' },
       );
     },
     { prefix: '/api/v1' },
   );
+  if (deps.panel) await app.register(panelPlugin({ core, wallet: deps.wallet, insightJobs: deps.insightJobs, importMaxBytes: deps.importMaxBytes ?? 100 * 1024 * 1024, redis: deps.redis, ...deps.panel }), { prefix: '/admin' });
 }

@@ -6,6 +6,7 @@ import type { Config } from '../core/config.js';
 import type { Core } from '../core/core.js';
 import type { I18n } from '../core/i18n/i18n.js';
 import type { ChatChannel } from '../core/members/identity.js';
+import type { BroadcastSenders } from '../infra/broadcast-delivery.js';
 import type { ChannelSender } from '../infra/delivery.js';
 import type { Logger } from '../infra/logger.js';
 import type { Redis } from '../infra/redis.js';
@@ -15,8 +16,10 @@ import type { Reply } from './flows/flow.types.js';
 import { createFlows, type FlowsService } from './flows/flows.service.js';
 import { createTelegramApi, createTelegramBot } from './telegram/telegram.bot.js';
 import { telegramSender } from './telegram/telegram.render.js';
+import { telegramBroadcastSender } from './telegram/telegram.broadcast.js';
 import { createVk, createVkBot, fetchCommunity, redisUpdateGuard, type VkBot } from './vk/vk.bot.js';
 import { vkSender } from './vk/vk.render.js';
+import { vkBroadcastSender } from './vk/vk.broadcast.js';
 
 export interface ConsoleOptions {
   input: Readable;
@@ -51,6 +54,8 @@ export interface Channels {
   i18n: I18n;
   flows: FlowsService;
   senders: Senders;
+  /** How the broadcast workers reach each bot channel of this process. */
+  broadcastSenders: BroadcastSenders;
   telegram: { bot: Bot; username: string } | undefined;
   vk: { bot: VkBot; community: string } | undefined;
   chat: ReturnType<typeof createConsoleChat> | undefined;
@@ -67,18 +72,22 @@ export async function createChannels(deps: ChannelDeps, opts: { console?: Consol
   const community = vkc.enabled && vkApi ? await fetchCommunity(vkApi, vkc.groupId) : undefined;
   const flows = createFlows({ core: deps.core, i18n, links: { telegramBot: me?.username, vkCommunity: community?.screenName }, wallet: deps.wallet });
   const senders: Senders = {};
+  const broadcastSenders: BroadcastSenders = {};
   let telegram: Channels['telegram'];
   if (tg.enabled && me) {
     const bot = createTelegramBot({ config: tg, flows, logger, i18n, botInfo: me });
     telegram = { bot, username: me.username };
     // Its own client that does not wait out 429s: the notification worker puts the job back instead.
     senders.telegram = telegramSender(createTelegramApi(tg, { waits: false }));
+    // Broadcasts too: a 429 pauses the broadcast queue rather than a wait in a job.
+    broadcastSenders.telegram = telegramBroadcastSender(createTelegramApi(tg, { waits: false }), i18n);
   }
   let vk: Channels['vk'];
   if (vkc.enabled && vkApi && community) {
     const guard = redisUpdateGuard(deps.redis, config.queuePrefix, vkc.groupId);
     vk = { bot: createVkBot({ config: vkc, vk: vkApi, flows, guard, logger, i18n }), community: community.screenName };
     senders.vk = vkSender(vkApi);
+    broadcastSenders.vk = vkBroadcastSender(vkApi, i18n);
   }
   let chat: Channels['chat'];
   if (opts.console) {
@@ -99,5 +108,5 @@ export async function createChannels(deps: ChannelDeps, opts: { console?: Consol
       c.deliver(replies);
     };
   }
-  return { i18n, flows, senders, telegram, vk, chat };
+  return { i18n, flows, senders, broadcastSenders, telegram, vk, chat };
 }

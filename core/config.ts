@@ -72,6 +72,17 @@ export const envSchema = z.object({
   // Reports count days and months in the shop's time zone (an IANA name).
   SHOP_TIMEZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
   IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(2 ** 31).default(100 * 1024 * 1024),
+  // Broadcasts: Telegram messages/s and VK calls/s for all workers together; how long a silent
+  // worker's jobs wait before another takes them over; the longest a waiting job sleeps.
+  BROADCAST_TELEGRAM_RATE: z.coerce.number().int().min(1).max(1000).default(25),
+  BROADCAST_VK_RATE: z.coerce.number().int().min(1).max(100).default(20),
+  BROADCAST_STALL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  BROADCAST_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  // The staff web panel (/admin): sessions end after this much idleness, and this long after sign-in at most.
+  PANEL_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  PANEL_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  // Secure cookies: auto = when PUBLIC_URL is https or the request came over https (X-Forwarded-Proto behind a proxy with trust).
+  PANEL_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
 });
 
 function isTimeZone(tz: string): boolean {
@@ -178,6 +189,17 @@ export interface Config {
   twitch: TwitchConfig;
   /** Import, segments and reports: the shop's time zone, the largest import file accepted. */
   insight: { timeZone: string; importMaxBytes: number };
+  /** Broadcast delivery: rates (all workers together), stall takeover, the longest wait in a job. */
+  broadcasts: { telegramRate: number; vkRate: number; stallMs: number; recheckMs: number };
+  /** The web panel: session expiry and whether its cookies are Secure. */
+  panel: PanelConfig;
+}
+
+export interface PanelConfig {
+  idleMs: number;
+  maxMs: number;
+  /** 'auto': Secure when PUBLIC_URL is https or the request came over https. */
+  secureCookie: 'auto' | boolean;
 }
 
 export class ConfigError extends Error {
@@ -338,5 +360,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     wallet,
     twitch,
     insight: { timeZone: env.SHOP_TIMEZONE, importMaxBytes: env.IMPORT_MAX_BYTES },
+    broadcasts: { telegramRate: env.BROADCAST_TELEGRAM_RATE, vkRate: env.BROADCAST_VK_RATE, stallMs: env.BROADCAST_STALL_MS, recheckMs: env.BROADCAST_RECHECK_MS },
+    panel: {
+      idleMs: env.PANEL_SESSION_IDLE_MINUTES * 60_000,
+      maxMs: env.PANEL_SESSION_MAX_HOURS * 3_600_000,
+      secureCookie: env.PANEL_COOKIE_SECURE === 'auto' ? 'auto' : env.PANEL_COOKIE_SECURE === 'true',
+    },
   };
 }

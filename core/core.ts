@@ -1,6 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { createAdminService } from './admin/admin.service.js';
+import { createBroadcastRepository } from './broadcasts/broadcast.repository.js';
+import { createBroadcasts } from './broadcasts/broadcasts.js';
+import { createDeliveryRepository } from './broadcasts/delivery.repository.js';
+import { createRecipientRepository } from './broadcasts/recipient.repository.js';
+import { createAuditLog } from './audit/audit.repository.js';
 import { cardModel } from './cards/card.model.js';
 import { createCardService } from './cards/card.service.js';
 import { contestModels } from './contests/contest.model.js';
@@ -22,6 +27,8 @@ import { createChatLinkService } from './members/chat-link.service.js';
 import { accountLinkCodeModel } from './members/account-link.model.js';
 import { createAccountLinks } from './members/account-link.service.js';
 import { createMemberBonuses } from './members/member-bonus.js';
+import { createMemberDirectory } from './members/member-directory.js';
+import { createMemberDirectoryRepository } from './members/member-directory.repository.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
 import { createKeyedHasher } from './members/phone-hash.js';
@@ -42,11 +49,15 @@ import { createAudienceRepository } from './segments/audience.repository.js';
 import { createSegmentRepository } from './segments/segment.repository.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createRateCounters } from './shared/rate-counter.repository.js';
+import { createSessionRepository } from './sessions/session.repository.js';
+import { createSessionService, type SessionPolicy } from './sessions/session.service.js';
 import { createStoreRepository } from './stores/store.repository.js';
 import type { HelixPort, TwitchLog } from './twitch/helix.port.js';
 import { createTwitchGiveaway, type GiveawayOptions } from './twitch/twitch-giveaway.service.js';
 import { createTwitchStateRepository } from './twitch/twitch-state.repository.js';
 import { createTwitchTokenRepository } from './twitch/twitch-token.repository.js';
+import { createUserRepository } from './users/user.repository.js';
+import { createUserService } from './users/user.service.js';
 import { walletModels } from './wallet/wallet.model.js';
 import { createWallet, type WalletDeps } from './wallet/wallet.service.js';
 
@@ -77,6 +88,8 @@ export interface CoreDeps {
   log?: (msg: string, err?: unknown) => void;
   /** The shop's time zone (reports' days, quiet hours): IANA name. */
   timeZone?: string;
+  /** Idle and absolute expiry of panel sessions (PANEL_SESSION_*); default 30 minutes and 12 hours. */
+  panelSessions?: SessionPolicy;
 }
 
 export function createCore(deps: CoreDeps) {
@@ -151,6 +164,14 @@ export function createCore(deps: CoreDeps) {
     timeZone: deps.timeZone ?? 'Europe/Moscow',
     partnerNames: () => partners.list(),
   });
+  const broadcasts = createBroadcasts({
+    repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn), recipients: createRecipientRepository(deps.conn) },
+    segments: insight.segments, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
+  const userRepo = createUserRepository(deps.conn);
+  const users = createUserService({ repo: userRepo, storeExists: async (id) => /^[a-f0-9]{24}$/.test(id) && (await stores.findById(id)) !== null });
+  const sessionRepo = createSessionRepository(deps.conn);
+  const sessions = createSessionService({ repo: sessionRepo, users, clock, policy: deps.panelSessions ?? { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 } });
+  const audit = createAuditLog(deps.conn, { clock });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,
@@ -208,6 +229,16 @@ export function createCore(deps: CoreDeps) {
       createWallet({ models: wallets, Cards, cards, members, settings, partners: () => partners.all(), clock, ...w }),
     /** Import, segments, reports, exports (core/insight/insight.ts). */
     insight,
+    /** Broadcasts through Telegram, VK and Wallet, and the automations on the same engine (core/broadcasts). */
+    broadcasts,
+    /** The staff's member search and member page (the web panel). */
+    directory: createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings }),
+    /** Staff accounts of the web panel (roles in core/access/access.policy.ts). */
+    users,
+    /** Signed-in panel sessions. */
+    sessions,
+    /** Who changed what, when, before and after. */
+    audit,
     /** Creates indexes (and the default settings) once at start-up. */
     async init(): Promise<void> {
       await Promise.all([
@@ -227,6 +258,10 @@ export function createCore(deps: CoreDeps) {
         twitchTokens.init(),
         twitchState.init(),
         insight.init(),
+        broadcasts.init(),
+        userRepo.init(),
+        sessionRepo.init(),
+        audit.init(),
       ]);
       await settingsRepo.current();
     },

@@ -112,6 +112,7 @@ export async function startCoreRuntime(config: Config, logger: Logger, shutdown:
     guardedCardWrites: !(await isFerretdb(mongo)),
     ledgerBudgetMs: config.ledgerBudgetMs,
     timeZone: config.insight.timeZone,
+    panelSessions: { idleMs: config.panel.idleMs, maxMs: config.panel.maxMs },
     phoneHashSecret: resolvePhoneHashSecret(config),
     log: (msg, err) => logger.warn({ err }, msg),
   });

@@ -699,6 +699,13 @@ class ProxyCore {
   readonly clients = new Set<Client>();
   readonly host: string;
   private readonly readLanes: Lane[];
+  /**
+   * The driver's monitor sends hello/ping every few seconds and gives up on the server after
+   * connectTimeoutMS: queued behind a long scan on a read lane, that heartbeat would make a
+   * busy but healthy server look gone (a 100,000-row import's counts did). Heartbeats have a
+   * lane of their own.
+   */
+  private readonly heartbeatLane: Lane;
   private readonly writeLanes = new Map<string, Lane>();
   private readonly cursors = new Map<bigint, Lane>();
   private readonly indexer: IdIndexer | undefined;
@@ -712,13 +719,16 @@ class ProxyCore {
     this.log = opts.log ?? ((line) => process.stderr.write(`[wire-proxy] ${line}\n`));
     const n = Math.max(1, opts.readLanes ?? 4);
     this.readLanes = Array.from({ length: n }, (_, i) => new Lane(`read:${i}`, 'read', this));
+    this.heartbeatLane = new Lane('heartbeat', 'read', this);
     if (opts.dataDir && opts.indexerBin) this.indexer = new IdIndexer(opts.dataDir, opts.indexerBin, this.log);
   }
 
   dispatch(job: Job): void {
     const { req } = job;
     const pinned = req.cursorIds.map((id) => this.cursors.get(id)).find((l) => l !== undefined);
-    const lane = pinned ?? (req.readOnly ? this.readLane() : this.writeLane(req.db));
+    const lower = req.command.toLowerCase();
+    const heartbeat = isHandshake(lower) || lower === 'ping';
+    const lane = pinned ?? (heartbeat ? this.heartbeatLane : req.readOnly ? this.readLane() : this.writeLane(req.db));
     if (lane.kind === 'write') this.writes++;
     else this.reads++;
     lane.enqueue(job);
@@ -778,7 +788,7 @@ class ProxyCore {
       clients: this.clients.size,
       writes: this.writes,
       reads: this.reads,
-      lanes: [...this.readLanes, ...this.writeLanes.values()].map((l) => l.stats()),
+      lanes: [...this.readLanes, this.heartbeatLane, ...this.writeLanes.values()].map((l) => l.stats()),
       cursors: this.cursors.size,
       indexRuns: this.indexer?.runs ?? 0,
       indexFailures: this.indexer?.failures ?? 0,

@@ -37,6 +37,9 @@ const USAGE = `Usage: npm run admin -- <command>
                                        with a progress bar; --dry-run checks every row and changes nothing
   member:erase <phone>                 "delete my data" for a member who asked in person (as the chat's own)
   member:erase card <card number>      the same, found by the card
+  user:create <email> <role> [--store <storeId>]
+                                       a web panel user (role: owner, marketer, support, cashier; a cashier
+                                       needs --store); the password is asked for, or read from PANEL_USER_PASSWORD
 
 It uses the running server's admin API when one answers on HOST:PORT, else the database directly.`;
 
@@ -52,6 +55,7 @@ interface AdminOps {
   enrol(input: { phone: string; name: string; consent: boolean }): Promise<Enrolment>;
   importFile(file: string, dryRun: boolean, onProgress: (v: ImportView) => void): Promise<ImportView>;
   erase(by: { phone?: string; cardNumber?: string }): Promise<{ memberId: string; cardNumber: string | null }>;
+  createUser(input: { email: string; password: string; role: string; storeId?: string | undefined }): Promise<{ id: string; email: string; role: string }>;
   close(): Promise<void>;
 }
 
@@ -125,6 +129,7 @@ function httpOps(url: string, token: string): AdminOps {
       }
     },
     erase: (by) => call('POST', '/members/erase', by),
+    createUser: (input) => call('POST', '/users', input),
     close: async () => undefined,
   };
 }
@@ -178,6 +183,11 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
         return rt.core.insight.imports.run(id, onProgress);
       },
       erase: (by) => admin.eraseMember(by),
+      async createUser(input) {
+        const user = await rt.core.users.create(input);
+        await rt.core.audit.record({ actor: 'admin-cli', action: 'user.create', target: user.email, after: { role: user.role, storeId: user.storeId } });
+        return user;
+      },
       close: async () => {
         await shutdown.run('admin command done');
       },
@@ -195,7 +205,8 @@ type Command =
   | { kind: 'store:rotate-key'; storeId: string; graceMinutes: number }
   | { kind: 'store:revoke-keys'; storeId: string }
   | { kind: 'member:create'; phone: string; name: string }
-  | { kind: 'member:erase'; by: { phone: string } | { cardNumber: string } };
+  | { kind: 'member:erase'; by: { phone: string } | { cardNumber: string } }
+  | { kind: 'user:create'; email: string; role: string; storeId: string | undefined };
 
 /** The command line as a command, or null when it does not fit the usage (checked before connecting). */
 function parse(args: string[]): Command | null {
@@ -208,6 +219,10 @@ function parse(args: string[]): Command | null {
   if (command === 'import') {
     const files = rest.filter((a) => a !== '--dry-run');
     if (files.length === 1 && files[0] && rest.length - files.length <= 1) return { kind: 'import', file: files[0], dryRun: rest.includes('--dry-run') };
+  }
+  if (command === 'user:create' && rest[0] && rest[1]) {
+    const [email, role, flag, storeId, ...extra] = rest;
+    if (extra.length === 0 && (flag === undefined || (flag === '--store' && storeId))) return { kind: command, email, role, storeId };
   }
   if (command === 'member:erase' && rest[0] === 'card' && rest[1] && rest.length === 2) return { kind: command, by: { cardNumber: rest[1] } };
   if (command === 'member:erase' && rest[0] && rest[0] !== 'card') return { kind: command, by: { phone: rest.join(' ') } };
@@ -269,11 +284,32 @@ async function run(cmd: Command, ops: AdminOps): Promise<void> {
       console.log(`Member ${r.memberId} erased${r.cardNumber ? `; card ${r.cardNumber} is blocked and keeps only its ledger` : ''}.`);
       return;
     }
+    case 'user:create': {
+      const password = process.env.PANEL_USER_PASSWORD ?? (await askPassword(`Password for ${cmd.email}: `));
+      const u = await ops.createUser({ email: cmd.email, password, role: cmd.role, storeId: cmd.storeId });
+      console.log(`User ${u.email} created (id ${u.id}, role ${u.role}). Sign in at /admin.`);
+      return;
+    }
     case 'member:create': {
       const m = await ops.enrol({ phone: cmd.phone, name: cmd.name, consent: true });
       console.log(`${m.created ? 'Member created' : 'Already a member'} (id ${m.memberId}): card ${m.cardNumber}, balance ${m.balance} points.`);
       return;
     }
+  }
+}
+
+/** Reads a password from the terminal without echoing it (or one line from a pipe). */
+async function askPassword(prompt: string): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  const muted = rl as unknown as { _writeToOutput?: (s: string) => void };
+  process.stderr.write(prompt);
+  if (process.stdin.isTTY) muted._writeToOutput = () => undefined;
+  try {
+    return await new Promise<string>((done) => rl.once('line', done));
+  } finally {
+    rl.close();
+    if (process.stdin.isTTY) process.stderr.write('\n');
   }
 }
 

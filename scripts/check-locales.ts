@@ -6,7 +6,8 @@
  *      its language needs (Intl.PluralRules: ru one/few/many/other, en one/other) or carrying a
  *      form the language never uses (`_zero` is always allowed: i18next uses it for count 0);
  *      a key that is a plural in one language and plain in the other; a value that is not a string;
- *  (b) a key used in code (core/, bots/, api/, workers/) is missing in ru or en, or an
+ *  (b) a key used in code (core/, bots/, api/, workers/, and the panel's templates
+ *      api/panel/views/*.eta) is missing in ru or en, or an
  *      ERROR_CODES entry (core/shared/errors.ts) has no `common:errors.<code>`.
  *
  * Keys used in code, found on the TypeScript AST (comments and other strings are not keys):
@@ -255,6 +256,31 @@ function collectRefs(namespaces: Set<string>): KeyRef[] {
   return refs;
 }
 
+/** The panel's Eta templates: every literal key in `t('ns:key'…)`, and the `{ count: … }` beside it. */
+function collectTemplateRefs(): KeyRef[] {
+  const refs: KeyRef[] = [];
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.eta')) files.push(path);
+    }
+  };
+  walk(join(root, 'api/panel/views'));
+  // A key joined to a variable part (`t('panel:roles.' + role)`) is not a literal key: skipped.
+  const call = /\bt\(\s*'([a-z-]+:[a-zA-Z0-9_.-]+)'\s*(?:\)|,(\s*\{[^}]*\bcount\b)?)/g;
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(call)) {
+      const line = text.slice(0, m.index).split('\n').length;
+      refs.push({ ...splitKey(m[1] ?? '', undefined), count: m[2] ? 'yes' : 'no', where: `${relative(root, file)}:${line}` });
+    }
+  }
+  return refs;
+}
+
 async function errorCodes(): Promise<readonly string[]> {
   const path = join(root, 'core/shared/errors.ts');
   if (!existsSync(path)) {
@@ -278,7 +304,7 @@ async function main(): Promise<void> {
   const catalog = loadCatalog();
   compareLanguages(catalog);
   const namespaces = new Set(LANGS.flatMap((l) => [...(catalog.get(l)?.keys() ?? [])]));
-  const refs = collectRefs(namespaces);
+  const refs = [...collectRefs(namespaces), ...collectTemplateRefs()];
   for (const code of await errorCodes()) {
     refs.push({ ns: DEFAULT_NS, key: `errors.${code}`, count: 'no', where: `core/shared/errors.ts (ERROR_CODES '${code}')` });
   }

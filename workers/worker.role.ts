@@ -17,6 +17,8 @@ import { removeTwitchPoll, startTwitchPoll } from './twitch/twitch-poll.job.js';
 import { createApnsClient } from './wallet/apns.client.js';
 import { startWalletWorkers } from './wallet/wallet.worker.js';
 import { startInsightWorkers } from './insight/insight.jobs.js';
+import { startBroadcastWorkers } from './broadcasts/broadcast.worker.js';
+import type { BroadcastSenders } from '../infra/broadcast-delivery.js';
 
 /** The chat channels' side of notifications, handed over by main.ts (workers know no channel). */
 export interface NotificationChannels<M> {
@@ -25,7 +27,7 @@ export interface NotificationChannels<M> {
 }
 
 export interface WorkerRoleDeps<M> {
-  config: Pick<Config, 'queuePrefix' | 'wallet' | 'ledgerSweepEveryMs'>;
+  config: Pick<Config, 'queuePrefix' | 'wallet' | 'ledgerSweepEveryMs' | 'broadcasts'>;
   core: Core;
   queues: QueueFactory;
   /** Where events go (the consumers' queues): the outbox relay feeds it. */
@@ -36,6 +38,8 @@ export interface WorkerRoleDeps<M> {
   i18n: I18n;
   wallet: { wallet: Wallet; apns: ApnsSetup | null } | null;
   notifications?: NotificationChannels<M> | undefined;
+  /** The chat channels' broadcast senders (main.ts hands them over); absent: bot broadcasts count as failed. */
+  broadcastSenders?: BroadcastSenders | undefined;
   /** A connected broadcaster's Helix and how often to poll it; absent: Twitch is off. */
   twitch?: { helix: HelixPort; pollMs: number } | undefined;
 }
@@ -86,6 +90,10 @@ export async function startWorkers<M>(deps: WorkerRoleDeps<M>): Promise<RoleHand
       },
     });
   }
+  // Broadcasts: their own queues, so a campaign never holds up a notice.
+  const senders = deps.broadcastSenders ?? {};
+  const broadcasts = await startBroadcastWorkers({ core, queues, redis: deps.redis, senders, wallet: deps.wallet?.wallet ?? null, logger, options: deps.config.broadcasts });
+  processors.push({ name: `broadcasts (${[...Object.keys(senders), ...(deps.wallet ? ['wallet'] : [])].join(', ') || 'no channel'})`, close: () => broadcasts.close() });
   if (deps.twitch) {
     const giveaway = core.twitch.giveaway({ helix: deps.twitch.helix, i18n: deps.i18n, log: logger.child({ channel: 'twitch' }) });
     const poll = await startTwitchPoll({ queues, giveaway, everyMs: deps.twitch.pollMs, logger });

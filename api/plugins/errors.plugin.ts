@@ -42,6 +42,17 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   contest_still_open: 409,
   partner_not_found: 404,
   partner_in_use: 409,
+  broadcast_not_found: 404,
+  broadcast_state: 409,
+  user_exists: 409,
+  user_not_found: 404,
+  invalid_email: 400,
+  weak_password: 400,
+  store_required: 400,
+  last_owner: 409,
+  invalid_credentials: 401,
+  login_throttled: 429,
+  csrf_failed: 403,
 };
 
 export function errorBody(code: string, message: string, details?: Record<string, unknown>): { error: Record<string, unknown> } {

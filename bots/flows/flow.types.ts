@@ -62,4 +62,9 @@ export interface Flows {
   handle(sender: Sender, input: Input): Promise<Reply[]>;
   /** The language a channel should use for this sender (e.g. for command menus). */
   languageOf(sender: Sender): Promise<Language>;
+  /**
+   * The platform says whether the bot may write to this person (Telegram's my_chat_member,
+   * VK's message_allow / message_deny): broadcasts skip chats that may not be written to.
+   */
+  reachability?(sender: Sender, reachable: boolean): Promise<void>;
 }

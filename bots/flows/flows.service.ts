@@ -15,6 +15,7 @@ import { inviteReplies } from './invite.flow.js';
 import { contactKeyboard, continueJoin } from './join.flow.js';
 import { ACTION, mainMenu, menuActionFor } from './menu.js';
 import { partnersReplies } from './partners.flow.js';
+import { marketingReplies, unsubscribeReplies } from './marketing.flow.js';
 import { levelChangedText, phoneVerificationText, pointsChangedText } from './notification.render.js';
 import { eraseAskReplies, eraseConfirmReplies, languageReplies, notificationsReplies, settingsReplies } from './settings.flow.js';
 
@@ -39,6 +40,8 @@ const HANDLERS: Record<string, Handler> = {
   [ACTION.notifications]: (ctx, arg) => notificationsReplies(ctx, arg),
   [ACTION.erase]: (ctx) => eraseAskReplies(ctx),
   [ACTION.eraseConfirm]: (ctx, arg) => eraseConfirmReplies(ctx, arg),
+  [ACTION.marketing]: (ctx, arg) => marketingReplies(ctx, arg),
+  [ACTION.unsubscribe]: (ctx, arg) => unsubscribeReplies(ctx, arg),
   // A consent button pressed again after joining: nothing to do, show the menu.
   [ACTION.consent]: (ctx) => memberStartReplies(ctx),
 };
@@ -61,7 +64,7 @@ export function createFlows(deps: {
   policyUrl?: string;
   /** Apple Wallet, when configured: "My card" then carries the pass link (and file on Telegram). */
   wallet?: CardWallet | undefined;
-}): Flows & { notification(event: DomainEvent): Promise<Notification[]> } {
+}): Flows & { notification(event: DomainEvent): Promise<Notification[]>; reachability(sender: Sender, reachable: boolean): Promise<void> } {
   const flowDeps: FlowDeps = { core: deps.core, i18n: deps.i18n, conversations: deps.core.conversations, links: deps.links, policyUrl: deps.policyUrl };
 
   async function route(ctx: FlowContext, input: Input): Promise<Reply[]> {
@@ -97,6 +100,8 @@ export function createFlows(deps: {
   return {
     async handle(sender: Sender, input: Input): Promise<Reply[]> {
       const ctx = await loadContext(flowDeps, sender);
+      // Writing to the bot again makes a chat that had blocked it reachable for broadcasts again.
+      if (ctx.member?.unreachable && sender.channel !== 'console' && ctx.member.unreachable[sender.channel]) await deps.core.broadcasts.setReachable(ctx.identity, true);
       try {
         // A typed number this member gave was proved by its owner: told once, on this visit.
         const released = ctx.member?.phoneReleasedAt ? await releasedNotice(ctx) : [];
@@ -107,6 +112,10 @@ export function createFlows(deps: {
         if (!reply) throw err;
         return [reply];
       }
+    },
+
+    async reachability(sender: Sender, reachable: boolean): Promise<void> {
+      await deps.core.broadcasts.setReachable(`${sender.channel}:${sender.userId}`, reachable);
     },
 
     async languageOf(sender: Sender): Promise<Language> {

@@ -3,6 +3,7 @@ import type { MemberDoc } from '../../core/members/member.model.js';
 import { makeContext, type FlowContext, type FlowData } from './flow.context.js';
 import type { Input, Keyboard, Reply } from './flow.types.js';
 import { ACTION, mainMenu } from './menu.js';
+import { marketingQuestion } from './marketing.flow.js';
 import { answerCode, chatAccount, typedLimitReplies, typedPhoneReplies } from './phone-proof.flow.js';
 import { normalizePhone } from '../../core/members/phone.js';
 import { escapeHtml } from '../../core/shared/html.js';
@@ -167,5 +168,6 @@ async function consentStep(ctx: FlowContext, input: Input): Promise<Reply[]> {
   // A typed number earns its bonuses once proved; the words are the same whether the number was free or someone's.
   if (result.phone !== 'proved' && settings.welcomeBonus > 0) bonusLines.push(m.t('bot:join.proof_pending'));
   lines.push(bonusLines.join('\n'), m.t('bot:join.card_hint', { button: m.t('bot:menu.card') }));
-  return [{ text: lines.join('\n\n'), keyboard: mainMenu(m) }];
+  // Marketing is asked once, here, as a choice of its own (the data consent does not include it).
+  return [{ text: lines.join('\n\n'), keyboard: mainMenu(m) }, await marketingQuestion(m)];
 }

@@ -27,6 +27,9 @@ export const ACTION = {
   contestClose: 'contest_close',
   contestDraw: 'contest_draw',
   contestList: 'contest_list',
+  /** Marketing: the join question and the settings switch (arg yes/no), and a broadcast's unsubscribe button (arg = broadcast id). */
+  marketing: 'marketing',
+  unsubscribe: 'unsub',
 } as const;
 export type MenuAction = (typeof ACTION)['balance' | 'card' | 'history' | 'invite' | 'settings' | 'help' | 'partners'];
 

@@ -2,6 +2,7 @@ import { isLanguage, LANGUAGES, type Language } from '../../core/i18n/i18n.js';
 import { makeContext, requireMember, type FlowContext } from './flow.context.js';
 import type { Button, Reply } from './flow.types.js';
 import { ACTION, mainMenu } from './menu.js';
+import { marketingOn } from './marketing.flow.js';
 
 /** Each language by its own name: a person who cannot read this one still finds theirs. */
 const LANGUAGE_NAME_KEYS: Record<Language, string> = { ru: 'bot:settings.language_name.ru', en: 'bot:settings.language_name.en' };
@@ -13,6 +14,7 @@ export async function settingsReplies(ctx: FlowContext): Promise<Reply[]> {
     ctx.t('bot:settings.title'),
     ctx.t('bot:settings.language', { language: ctx.t(LANGUAGE_NAME_KEYS[ctx.lang]) }),
     member.notifications ? ctx.t('bot:settings.notifications_on') : ctx.t('bot:settings.notifications_off'),
+    marketingOn(ctx) ? ctx.t('bot:marketing.settings_on') : ctx.t('bot:marketing.settings_off'),
   ].join('\n');
   const languages: Button[] = LANGUAGES.map((lang) => ({
     label: `${lang === ctx.lang ? '✓ ' : ''}${ctx.t(LANGUAGE_NAME_KEYS[lang])}`,
@@ -22,8 +24,11 @@ export async function settingsReplies(ctx: FlowContext): Promise<Reply[]> {
   const notifications: Button = member.notifications
     ? { label: ctx.t('bot:settings.turn_off'), action: ACTION.notifications, arg: 'off' }
     : { label: ctx.t('bot:settings.turn_on'), action: ACTION.notifications, arg: 'on' };
+  const marketing: Button = marketingOn(ctx)
+    ? { label: ctx.t('bot:marketing.turn_off'), action: ACTION.marketing, arg: 'no' }
+    : { label: ctx.t('bot:marketing.turn_on'), action: ACTION.marketing, arg: 'yes' };
   const erase: Button = { label: ctx.t('bot:settings.erase'), action: ACTION.erase };
-  return [{ text, keyboard: { kind: 'inline', rows: [languages, [notifications], [erase]] } }];
+  return [{ text, keyboard: { kind: 'inline', rows: [languages, [notifications], [marketing], [erase]] } }];
 }
 
 /** Switches the language; the answer (and the menu's labels) come in the new one. */

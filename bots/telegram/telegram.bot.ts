@@ -24,7 +24,7 @@ export interface TelegramBotDeps {
 }
 
 /** Update kinds the bot asks Telegram for (polling and webhook alike). */
-export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
 
 /**
  * 429s are waited out (retry_after) and 5xx retried, a few times and never for long, so a
@@ -70,6 +70,16 @@ function privateChatsOnly(logger: Logger): Composer<Context> {
   c.use(async (ctx, next) => {
     if (ctx.chat?.type === 'private' && ctx.from && !ctx.from.is_bot) return next();
     if (ctx.callbackQuery) await ctx.answerCallbackQuery().catch((err: unknown) => logger.warn({ err }, 'telegram: answerCallbackQuery failed'));
+  });
+  return c;
+}
+
+/** The person blocked (kicked) or unblocked the bot: broadcasts skip a chat that may not be written to. */
+function chatMemberFeature(flows: Flows): Composer<Context> {
+  const c = new Composer<Context>();
+  c.on('my_chat_member', async (ctx) => {
+    const status = ctx.myChatMember.new_chat_member.status;
+    await flows.reachability?.(senderOf(ctx.myChatMember.from), status !== 'kicked' && status !== 'left');
   });
   return c;
 }
@@ -154,6 +164,7 @@ export function createTelegramBot(deps: TelegramBotDeps): Bot {
   bot.errorBoundary(
     onError,
     privateChatsOnly(logger),
+    chatMemberFeature(flows),
     startFeature(respond),
     contactFeature(respond),
     callbackFeature(respond, logger),

@@ -12,7 +12,7 @@ import { DEFAULT_FLOOD_POLICY, MODERN_CLIENT, isFloodControl, parseButtonPayload
 export type EnabledVkConfig = Extract<VkConfig, { enabled: true }>;
 
 /** Update types the bot reads; VK may send others (typing, message_reply…), which are ignored. */
-export const VK_UPDATE_TYPES = ['message_new', 'message_event'] as const;
+export const VK_UPDATE_TYPES = ['message_new', 'message_event', 'message_allow', 'message_deny'] as const;
 
 /** An update as the Callback API POSTs it and Bots Long Poll returns it. */
 export interface VkUpdate {
@@ -283,6 +283,14 @@ export function createVkBot(deps: VkBotDeps): VkBot {
 
     async accept(update) {
       if (!isUpdate(update) || !(VK_UPDATE_TYPES as readonly string[]).includes(update.type)) return 'ignored';
+      if (update.type === 'message_allow' || update.type === 'message_deny') {
+        // The person allowed or denied the community's messages: broadcasts follow it.
+        const userId = Number(update.object.user_id);
+        if (!Number.isSafeInteger(userId) || userId <= 0) return 'ignored';
+        if (!(await guard.claim(update.event_id))) return 'duplicate';
+        await flows.reachability?.({ channel: 'vk', userId: String(userId) }, update.type === 'message_allow');
+        return 'accepted';
+      }
       let ctx: MessageContext | MessageEventContext | null;
       try {
         ctx = contextOf(update);

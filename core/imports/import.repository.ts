@@ -1,5 +1,6 @@
 import type { Connection, mongo } from 'mongoose';
 import { isDuplicateKey } from '../shared/errors.js';
+import { deleteInBatches } from '../shared/mongo.js';
 import { importModels, type ImportChunkDoc, type ImportDoc, type ImportErrorDoc, type ImportOutcomeDoc, type ImportStagedDoc, type RowOutcome } from './import.model.js';
 import type { ImportRow, RowError } from './import.row.js';
 
@@ -56,17 +57,17 @@ export function createImportRepository(conn: Connection) {
     },
 
     async dropChunks(importId: string): Promise<void> {
-      await Chunks.deleteMany({ importId });
+      await deleteInBatches(Chunks, { importId });
     },
 
     /** Forgets what an earlier read of this import staged, reported and applied (a read starts afresh). */
     async clearRead(importId: string): Promise<void> {
-      await Promise.all([Staged.deleteMany({ importId }), Errors.deleteMany({ importId }), Outcomes.deleteMany({ importId })]);
+      await Promise.all([deleteInBatches(Staged, { importId }), deleteInBatches(Errors, { importId }), deleteInBatches(Outcomes, { importId })]);
     },
 
     /** The file and the working rows; counts and errors stay. */
     async cleanUp(importId: string): Promise<void> {
-      await Promise.all([Chunks.deleteMany({ importId }), Staged.deleteMany({ importId }), Outcomes.deleteMany({ importId })]);
+      await Promise.all([deleteInBatches(Chunks, { importId }), deleteInBatches(Staged, { importId }), deleteInBatches(Outcomes, { importId })]);
     },
 
     async stage(rows: ImportStagedDoc[]): Promise<void> {
@@ -88,9 +89,15 @@ export function createImportRepository(conn: Connection) {
 
     addOutcomes: (docs: ImportOutcomeDoc[]): Promise<void> => insertAll(Outcomes, docs),
 
-    /** Rows applied so far, or those with one outcome. */
-    countOutcomes(importId: string, outcome?: RowOutcome): Promise<number> {
-      return Outcomes.countDocuments(outcome ? { importId, outcome } : { importId }).exec();
+    /** Rows applied so far. */
+    countOutcomes(importId: string): Promise<number> {
+      return Outcomes.countDocuments({ importId }).exec();
+    },
+
+    /** Rows applied, by outcome, in one pass (four counts would read the outcomes four times). */
+    async outcomeCounts(importId: string): Promise<Partial<Record<RowOutcome, number>>> {
+      const rows = await Outcomes.aggregate<{ _id: RowOutcome; n: number }>([{ $match: { importId } }, { $group: { _id: '$outcome', n: { $sum: 1 } } }]);
+      return Object.fromEntries(rows.map((r) => [r._id, r.n]));
     },
 
     addErrors: (docs: ImportErrorDoc[]): Promise<void> => insertAll(Errors, docs),

@@ -234,7 +234,8 @@ export function createImportService(deps: ImportServiceDeps) {
   const cleanUp = (importId: string): Promise<void> => repo.cleanUp(importId);
 
   async function finish(importId: string, counts: { rows: number; merged: number; failedRows: number }): Promise<ImportDoc | null> {
-    const by = Object.fromEntries(await Promise.all(ROW_OUTCOMES.map(async (o) => [o, await repo.countOutcomes(importId, o)] as const))) as Record<RowOutcome, number>;
+    const counted = await repo.outcomeCounts(importId);
+    const by = Object.fromEntries(ROW_OUTCOMES.map((o) => [o, counted[o] ?? 0])) as Record<RowOutcome, number>;
     const errors = await repo.firstErrors(importId, ERRORS_KEPT, { byRow: true });
     const errorCount = await repo.countErrors(importId);
     await repo.set(importId, {

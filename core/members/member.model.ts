@@ -38,6 +38,14 @@ export interface MemberDoc {
   storeId: string | null;
   /** Marketing opt-in per channel; transactional notices follow `notifications`. */
   optIn: Partial<Record<Channel | 'wallet', boolean>>;
+  /**
+   * When the member last chose about marketing themself (join flow, settings, unsubscribe
+   * button) or an import said so. Opt-ins without it (set automatically before broadcasts
+   * existed) do not count: such members are not subscribed until they opt in.
+   */
+  optInAt?: Date | null;
+  /** Chat channels where the bot may not write (blocked, denied), since when; cleared when they write again. */
+  unreachable?: Partial<Record<'telegram' | 'vk', Date>>;
   notifications: boolean;
   roles: string[];
   birthday: Date | null;
@@ -110,6 +118,8 @@ const memberSchema = new Schema<MemberDoc>(
     joinedVia: { type: String, enum: CHANNELS, required: true },
     storeId: { type: String, default: null },
     optIn: { type: Schema.Types.Mixed, default: {} },
+    optInAt: { type: Date, default: null },
+    unreachable: { type: Schema.Types.Mixed },
     notifications: { type: Boolean, default: true },
     roles: { type: [String], default: [] },
     birthday: { type: Date, default: null },
@@ -130,6 +140,8 @@ memberSchema.index({ referrerId: 1 });
 memberSchema.index({ registeredAt: 1 });
 memberSchema.index({ 'stats.lastPurchaseAt': 1 });
 memberSchema.index({ 'rfm.group': 1 });
+// The panel's search by the start of a name.
+memberSchema.index({ name: 1 });
 
 /**
  * A channel identity (`telegram:<user id>`, `vk:<id>` …) → member. A collection of its own

@@ -159,7 +159,8 @@ export function createMemberService(deps: {
       referrerId: referrer && referrer.phone !== phone ? String(referrer._id) : null,
       joinedVia: input.channel,
       storeId: input.storeId ?? null,
-      optIn: { [input.channel]: true, wallet: true },
+      // Marketing is a choice of its own (asked after joining in a chat, or set by an import).
+      optIn: {},
       notifications: true,
       roles: [],
       birthday: null,

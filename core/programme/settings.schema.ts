@@ -16,6 +16,7 @@ const cardPrefix = z.string().regex(/^[A-Z0-9]{1,4}$/, 'must be 1–4 of A-Z 0-9
 const levelId = z.string().regex(/^[a-z0-9_-]{1,32}$/, 'must be 1–32 of a-z 0-9 _ -');
 const percentBp = z.int().min(0, 'must be 0..10000 bp').max(10000, 'must be 0..10000 bp');
 const kopecks = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (00:00–23:59)');
 const localizedName = z.object({ ru: z.string().trim().min(1).max(60), en: z.string().trim().min(1).max(60) });
 
 export const spendLevelSchema = z.object({ id: levelId, name: localizedName, percentBp, minSpendKopecks: kopecks });
@@ -44,6 +45,16 @@ const fields = {
   cardRandomDigits: z.int().min(8).max(19),
   rulesUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   consentTextVersion: z.string().trim().min(1).max(32),
+  // Marketing messages (broadcasts and automations): quiet hours in the shop's time zone
+  // (null: none), the frequency cap per member, and the automations' switches.
+  marketing: z.object({
+    quietHours: z.object({ start: hhmm, end: hhmm }).nullable(),
+    frequencyCap: z.object({ max: z.int().min(1).max(100), days: z.int().min(1).max(90) }),
+    automations: z.object({
+      expiringPoints: z.object({ enabled: z.boolean(), withinDays: z.int().min(1).max(90) }),
+      weMissYou: z.object({ enabled: z.boolean(), afterDays: z.int().min(7).max(730) }),
+    }),
+  }),
 };
 
 /** The raw defaults; DEFAULT_SETTINGS below is these parsed, which also proves them valid at load. */
@@ -67,6 +78,11 @@ const DEFAULTS = deepFreeze({
   },
   cardRandomDigits: 11,
   consentTextVersion: '2026-01',
+  marketing: {
+    quietHours: { start: '21:00', end: '09:00' },
+    frequencyCap: { max: 3, days: 7 },
+    automations: { expiringPoints: { enabled: true, withinDays: 14 }, weMissYou: { enabled: true, afterDays: 60 } },
+  },
 });
 
 // Defaults are cloned per parse: a caller editing its settings must not reach the shared defaults.
@@ -84,6 +100,7 @@ export const settingsSchema = z
     cardRandomDigits: fields.cardRandomDigits.default(() => structuredClone(DEFAULTS.cardRandomDigits)),
     rulesUrl: fields.rulesUrl,
     consentTextVersion: fields.consentTextVersion.default(() => structuredClone(DEFAULTS.consentTextVersion)),
+    marketing: fields.marketing.default(() => structuredClone(DEFAULTS.marketing)),
   })
   .superRefine((s, ctx) => {
     // Level lookup walks the list by spend, so it must be ordered and start at zero spend.
@@ -129,6 +146,7 @@ export const settingsPatchSchema = z.strictObject({
   // null removes the link; undefined (absent) leaves it as it is.
   rulesUrl: fields.rulesUrl.nullable(),
   consentTextVersion: fields.consentTextVersion.optional(),
+  marketing: fields.marketing.optional(),
 });
 
 function problemsOf(error: z.ZodError): { path: string; message: string }[] {

@@ -44,6 +44,20 @@ export const ERROR_CODES = [
   'partner_not_found',
   /** A partner that stores still belong to is not deleted. */
   'partner_in_use',
+  'broadcast_not_found',
+  /** Pause, resume or cancel asked of a broadcast in a status that does not allow it. */
+  'broadcast_state',
+  /** Staff accounts and panel sign-in. */
+  'user_exists',
+  'user_not_found',
+  'invalid_email',
+  'weak_password',
+  'store_required',
+  'last_owner',
+  'invalid_credentials',
+  'login_throttled',
+  /** A panel form or htmx request without its session's CSRF token. */
+  'csrf_failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -12,3 +12,23 @@ interface RawInsertable<T> {
 export async function insertRaw<T extends { _id: unknown }>(model: RawInsertable<T>, doc: T): Promise<void> {
   await model.collection.insertOne(doc as never);
 }
+
+/** The part of a mongoose model deleteInBatches uses. */
+interface BatchDeletable {
+  find(filter: Record<string, unknown>, projection: { _id: 1 }): { limit(n: number): { lean<R>(): { exec(): Promise<R> } } };
+  deleteMany(filter: Record<string, unknown>): { exec(): Promise<unknown> };
+}
+
+/**
+ * deleteMany in pieces of `batch` documents. FerretDB v1 (SQLite) deletes the matched documents
+ * by listing their ids in one SQL statement, which fails past SQLite's 32,766 variables ("too
+ * many SQL variables": a 100,000-row import's working rows did); MongoDB does not mind either way.
+ */
+export async function deleteInBatches(model: BatchDeletable, filter: Record<string, unknown>, batch = 5000): Promise<void> {
+  for (;;) {
+    const ids = (await model.find(filter, { _id: 1 }).limit(batch).lean<{ _id: unknown }[]>().exec()).map((d) => d._id);
+    if (ids.length === 0) return;
+    await model.deleteMany({ _id: { $in: ids } }).exec();
+    if (ids.length < batch) return;
+  }
+}

@@ -108,6 +108,7 @@ describe('flows: the member menu', () => {
       ['language', 'ru'],
       ['language', 'en'],
       ['notifications', 'off'],
+      ['marketing', 'yes'],
       ['erase', undefined],
     ]);
     const r = await env.flows.handle(who, { kind: 'action', action: 'language', arg: 'en' });

@@ -45,7 +45,15 @@ describe('flows: joining', () => {
     expect(card!.balance).toBe(1000);
     expect(textOf(done)).toContain(`<code>${card!._id}</code>`);
     expect(textOf(done)).toContain(`Приветственный бонус: <b>+${ruNumber(1000)} баллов</b>`);
-    const menu = keyboardOf(done);
+    // Then, as a choice of its own, whether offers may come here; nothing is assumed.
+    expect(done).toHaveLength(2);
+    expect(done[1]?.text).toContain('акции');
+    expect(inlineButtons(done.slice(1)).map((b) => [b.action, b.arg])).toEqual([
+      ['marketing', 'yes'],
+      ['marketing', 'no'],
+    ]);
+    expect(member?.optIn).toEqual({});
+    const menu = keyboardOf(done.slice(0, 1));
     expect(menu?.kind).toBe('menu');
     expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.action)).toEqual(['balance', 'card', 'history', 'invite', 'settings', 'help', 'partners']);
     expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toContain('💰 Баланс');
@@ -65,7 +73,8 @@ describe('flows: joining', () => {
     const done = await flows.handle(who, { kind: 'action', action: 'consent', arg: 'yes' });
     expect(textOf(done)).toContain('Welcome to the programme, Tom!');
     expect(textOf(done)).toContain('Welcome bonus: <b>+1,000 points</b>');
-    const menu = keyboardOf(done);
+    expect(inlineButtons(done).map((b) => b.label)).toEqual(['✅ Yes, send them', 'No, thanks']);
+    const menu = keyboardOf(done.slice(0, 1));
     expect(menu?.kind === 'menu' && menu.rows.flat().map((b) => b.label)).toEqual(['💰 Balance', '💳 My card', '📜 History', '🎁 Invite a friend', '⚙️ Settings', '❓ Help', '🏬 Where the card works']);
     const member = await t.core.members.findByIdentity(`telegram:${who.userId}`);
     expect(member?.language).toBe('en');

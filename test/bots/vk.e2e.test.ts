@@ -148,6 +148,8 @@ async function joinVk(user: FakeVkUser, phone: string, name: string): Promise<st
   await user.waitForText('остался последний шаг');
   user.pressButton('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
+  // The join ends with the marketing question, sent after the welcome.
+  await user.waitForText(/^Присылать вам сюда акции/);
   return /Ваша карта: (\d+)/.exec(welcome.text)![1]!;
 }
 

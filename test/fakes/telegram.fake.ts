@@ -31,8 +31,13 @@
  *   one gets 409 "terminated by other getUpdates request";
  * - messages to a user who called `block()` → 403 "Forbidden: bot was blocked by the user".
  *
+ * - with `globalRate` (Telegram's 30 messages/s for a bot), a send past that many in the last
+ *   second answers 429 "Too Many Requests: retry after 1" (parameters.retry_after), as
+ *   Telegram does for bulk sends; `sendStats()` says how many were sent and refused;
+ * - `deactivate(id)`: sends to that chat answer 403 "Forbidden: user is deactivated".
+ *
  * What it deliberately does not check: that a chat exists (sendMessage to any chat id works),
- * rate limits (use `failNext`), webhook URL scheme/port (http://127.0.0.1 is accepted).
+ * per-chat rate limits (use `failNext`), webhook URL scheme/port (http://127.0.0.1 is accepted).
  *
  * Updates: `pushUpdate` and the `FakeUser` helpers queue updates. Without a webhook they are
  * served by getUpdates (offset confirms updates < offset, a negative offset keeps the last
@@ -145,6 +150,10 @@ export interface FakeTelegram {
   failNext(method: string, times: number, retryAfter: number): void;
   /** The next `times` calls of `method` answer with this error (e.g. 403, 400, 500). */
   failNextWith(method: string, times: number, error: ApiErrorSpec): void;
+  /** The account of this user id is deleted: sends to it answer 403 "Forbidden: user is deactivated". */
+  deactivate(id: number): void;
+  /** Messages sent and sends refused with 429 by `globalRate`, and the most sent within any one second. */
+  sendStats(): { sent: number; refused429: number; maxPerSecond: number };
   /** Resolves with the first sent message (existing ones included) matching pred; rejects after timeoutMs (5000) with a dump of what was sent. */
   waitForMessage(pred: (m: SentMessage) => boolean, timeoutMs?: number): Promise<SentMessage>;
   /** Resolves with the first call (existing ones included) of `method` matching pred. */
@@ -209,6 +218,8 @@ export interface FakeUser {
 
 export interface FakeTelegramOptions {
   port?: number;
+  /** Sends (sendMessage/sendPhoto/sendDocument) allowed per sliding second for the whole bot; past it, 429 retry_after 1. */
+  globalRate?: number;
   botUsername?: string;
   botFirstName?: string;
 }
@@ -877,6 +888,11 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly chats = new Map<string, ChatState>();
   private readonly users = new Map<number, FakeUserImpl>();
   private readonly blocked = new Set<number>();
+  private readonly deactivated = new Set<number>();
+  private readonly globalRate: number | undefined;
+  /** Times (ms) of the sends accepted in the last second, for `globalRate`. */
+  private recentSends: number[] = [];
+  private readonly stats = { sent: 0, refused429: 0, maxPerSecond: 0 };
   private readonly channelIds = new Map<string, number>();
   private readonly queue: Update[] = [];
   private nextUpdateId = 100_000_001;
@@ -897,6 +913,29 @@ class FakeTelegramServer implements FakeTelegram {
     this.token = `${this.botId}:AA${randomBytes(30).toString('base64url').slice(0, 33)}`;
     this.botUsername = opts.botUsername ?? 'loyalty_test_bot';
     this.botFirstName = opts.botFirstName ?? 'Loyalty Test Bot';
+    this.globalRate = opts.globalRate;
+  }
+
+  deactivate(id: number): void {
+    this.deactivated.add(id);
+  }
+
+  sendStats(): { sent: number; refused429: number; maxPerSecond: number } {
+    return { ...this.stats };
+  }
+
+  /** Telegram's bulk limit for the whole bot: past `globalRate` sends in the last second, 429. */
+  private globalLimit(method: string): ApiErrorSpec | undefined {
+    if (!['sendmessage', 'sendphoto', 'senddocument'].includes(method.toLowerCase())) return undefined;
+    const now = Date.now();
+    this.recentSends = this.recentSends.filter((t) => t > now - 1000);
+    if (this.globalRate !== undefined && this.recentSends.length >= this.globalRate) {
+      this.stats.refused429++;
+      return { error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } };
+    }
+    this.recentSends.push(now);
+    this.stats.maxPerSecond = Math.max(this.stats.maxPerSecond, this.recentSends.length);
+    return undefined;
   }
 
   async listen(port: number): Promise<void> {
@@ -1210,7 +1249,7 @@ class FakeTelegramServer implements FakeTelegram {
   /** Runs one API call (HTTP or webhook reply) and records its status. */
   private invoke(method: string, params: Json, call: FakeCall): Answer {
     let answer: Answer;
-    const failure = this.takeFailure(method, params.chat_id);
+    const failure = this.takeFailure(method, params.chat_id) ?? this.globalLimit(method);
     if (failure) {
       answer = errorAnswer(new ApiError(failure.error_code, failure.description, failure.parameters));
     } else {
@@ -1461,6 +1500,7 @@ class FakeTelegramServer implements FakeTelegram {
     else if (typeof raw === 'string' && /^@[A-Za-z][A-Za-z0-9_]{3,}$/.test(raw)) chatId = raw;
     else throw badRequest('chat not found');
     if (typeof chatId === 'number' && this.blocked.has(chatId)) throw new ApiError(403, 'Forbidden: bot was blocked by the user');
+    if (typeof chatId === 'number' && this.deactivated.has(chatId)) throw new ApiError(403, 'Forbidden: user is deactivated');
     return { chatId, chat: this.chatFor(chatId), state: this.chatState(chatId) };
   }
 
@@ -1472,6 +1512,7 @@ class FakeTelegramServer implements FakeTelegram {
 
   private record(entry: SentMessage): void {
     this.sentLog.push(entry);
+    if (entry.method !== 'editMessageText') this.stats.sent++;
   }
 
   private sendMessage(p: Json): Answer {

@@ -18,7 +18,9 @@
  *   valid JSON of VK's shape (button types, label ≤ 40, payload a JSON string ≤ 255, ≤ 5
  *   buttons a row, ≤ 10 rows (inline ≤ 6 rows and ≤ 10 buttons), no one_time on an inline
  *   keyboard) → 911; attachments must be photos/docs uploaded through this fake → 100;
- *   a user who denied messages → 901;
+ *   a user who denied messages → 901 (with peer_ids: that peer's item carries
+ *   `error: {code: 901, description}`, the others are sent, as VK answers per peer);
+ *   `setPrivacyClosed(id)` → 902 the same way;
  * - random_id dedupe: a second messages.send with a random_id this peer already got delivers
  *   nothing and answers the first message's id (VK drops it the same way);
  * - messages.sendMessageEventAnswer needs an event_id of a callback press not answered yet;
@@ -140,6 +142,9 @@ export interface FakeVkUser {
    * there is no such button (or it is a link).
    */
   pressButton(label: string): VkUpdate;
+  /** The user forbids the community's messages (message_deny; later sends → 901) or allows them again (message_allow). */
+  deny(): VkUpdate;
+  allow(): VkUpdate;
   /** Messages delivered to this user's dialogue, in order. */
   inbox(): VkSentMessage[];
   lastText(): string | undefined;
@@ -168,6 +173,8 @@ export interface FakeVk {
   /** Callback press event_ids (object.event_id) the bot has not answered. */
   unansweredEvents(): string[];
   failNext(method: string, times: number, error: VkApiErrorSpec): void;
+  /** Sends to this peer answer 902 (the person's privacy settings). */
+  setPrivacyClosed(peerId: number): void;
   /** From now on updates are also POSTed here, with this secret. */
   setCallbackServer(url: string, secret: string): void;
   /** POSTs `{"type":"confirmation", group_id, secret}` as VK does when the server is added; resolves with the answer. */
@@ -304,6 +311,7 @@ class FakeVkServer implements FakeVk {
   private readonly users = new Map<number, FakeVkUserImpl>();
   private readonly failures = new Map<string, { times: number; error: VkApiErrorSpec }[]>();
   private readonly byRandomId = new Map<string, VkSentMessage>();
+  readonly privacyClosed = new Set<number>();
   private readonly uploadsPending = new Map<string, VkUpload>();
   private readonly saved = new Map<string, VkUpload>();
   private readonly events = new Map<string, boolean>();
@@ -355,6 +363,10 @@ class FakeVkServer implements FakeVk {
 
   unansweredEvents(): string[] {
     return [...this.events].filter(([, answered]) => !answered).map(([id]) => id);
+  }
+
+  setPrivacyClosed(peerId: number): void {
+    this.privacyClosed.add(peerId);
   }
 
   failNext(method: string, times: number, error: VkApiErrorSpec): void {
@@ -632,9 +644,19 @@ class FakeVkServer implements FakeVk {
     if (text.trim() === '' && attachments.length === 0) throw invalid('message is empty or invalid');
     if (text.length > 4096) throw new VkError(914, 'Message is too long');
     const keyboard = p.keyboard !== undefined ? parseKeyboard(p.keyboard) : undefined;
-    const out = peers.map((peer) => {
+    type PeerError = { peer_id: number; error: { code: number; description: string } };
+    const out = peers.map((peer): VkSentMessage | PeerError => {
       const u = this.users.get(peer);
-      if (u && !u.allowsMessages) throw new VkError(901, "Can't send messages for users without permission");
+      const refusal =
+        u && !u.allowsMessages
+          ? new VkError(901, "Can't send messages for users without permission")
+          : this.privacyClosed.has(peer)
+            ? new VkError(902, "Can't send messages to this user due to their privacy settings")
+            : null;
+      if (refusal) {
+        if (!many) throw refusal;
+        return { peer_id: peer, error: { code: refusal.code, description: refusal.message } };
+      }
       const dedupeKey = `${peer}:${p.random_id ?? ''}`;
       const earlier = p.random_id !== '0' ? this.byRandomId.get(dedupeKey) : undefined;
       if (earlier) return earlier;
@@ -660,7 +682,8 @@ class FakeVkServer implements FakeVk {
       }
       return msg;
     });
-    return many ? out.map((m) => ({ peer_id: m.peer_id, message_id: m.message_id, conversation_message_id: m.conversation_message_id })) : out[0]?.message_id;
+    if (!many) return (out[0] as VkSentMessage | undefined)?.message_id;
+    return out.map((m) => ('error' in m ? m : { peer_id: m.peer_id, message_id: m.message_id, conversation_message_id: m.conversation_message_id }));
   }
 
   private async upload(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -712,6 +735,16 @@ class FakeVkUserImpl implements FakeVkUser {
 
   get allowsMessages(): boolean {
     return this.opts.allowsMessages !== false;
+  }
+
+  deny(): VkUpdate {
+    this.opts = { ...this.opts, allowsMessages: false };
+    return this.fake.pushUpdate('message_deny', { user_id: this.id });
+  }
+
+  allow(): VkUpdate {
+    this.opts = { ...this.opts, allowsMessages: true };
+    return this.fake.pushUpdate('message_allow', { user_id: this.id, key: '' });
   }
 
   get info(): { id: number; first_name: string; last_name: string } {

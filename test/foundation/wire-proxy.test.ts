@@ -172,6 +172,24 @@ describe('wire proxy on a dedicated FerretDB', () => {
     expect(p.stats().cursors).toBe(0);
   }, 60_000);
 
+  it('a heartbeat is answered while every read lane is held by a long read', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const p = await proxy({ readLanes: 2, beforeForward: (op) => (op.lane.startsWith('read:') && op.command === 'find' ? held : undefined) });
+    const c = await client(p.url);
+    const db = c.db(uniqueName('heartbeat'));
+    await db.collection('items').insertOne({ _id: 'a' as never });
+    // Both read lanes now wait on a find (a stand-in for a scan of a big collection).
+    const reads = [db.collection('items').find().toArray(), db.collection('items').find().toArray()];
+    await waitFor(() => p.stats().lanes.filter((l) => l.name.startsWith('read:') && l.busy).length === 2, 'both read lanes busy');
+    // The driver's monitor sends hello and ping: they do not queue behind the reads.
+    expect(await db.command({ ping: 1 })).toMatchObject({ ok: 1 });
+    expect(await db.command({ hello: 1 })).toMatchObject({ ok: 1 });
+    expect(p.stats().lanes.filter((l) => l.name.startsWith('read:') && l.busy)).toHaveLength(2);
+    release();
+    expect((await Promise.all(reads)).map((r) => r.length)).toEqual([1, 1]);
+  }, 60_000);
+
   it('after the first write to a collection its _id lookups use an index (and again after a drop)', async () => {
     const p = await proxy();
     const c = await client(p.url);

@@ -1,0 +1,53 @@
+import { Types, type Connection } from 'mongoose';
+import { walletModels } from '../wallet/wallet.model.js';
+import { memberModels, type MemberDoc } from './member.model.js';
+
+export interface MemberRow {
+  id: string;
+  name: string;
+  cardNumber: string | null;
+  status: MemberDoc['status'];
+  joinedVia: MemberDoc['joinedVia'];
+  createdAt: Date;
+  balance: number | null;
+}
+
+const row = (m: MemberDoc): MemberRow => ({
+  id: String(m._id),
+  name: m.name,
+  cardNumber: m.cardNumber,
+  status: m.status,
+  joinedVia: m.joinedVia,
+  createdAt: m.createdAt,
+  balance: m.stats?.balance ?? null,
+});
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The staff's member list: newest first by keyset on _id, and look-ups by name prefix. */
+export function createMemberDirectoryRepository(conn: Connection) {
+  const { Members } = memberModels(conn);
+  const { Registrations } = walletModels(conn);
+  return {
+    async page(opts: { after?: string | undefined; limit: number }): Promise<{ items: MemberRow[]; next: string | null }> {
+      const filter: Record<string, unknown> = { status: { $ne: 'erased' } };
+      if (opts.after && Types.ObjectId.isValid(opts.after)) filter._id = { $lt: new Types.ObjectId(opts.after) };
+      const docs = await Members.find(filter).sort({ _id: -1 }).limit(opts.limit + 1).lean<MemberDoc[]>();
+      const items = docs.slice(0, opts.limit).map(row);
+      return { items, next: docs.length > opts.limit ? (items.at(-1)?.id ?? null) : null };
+    },
+    /** Names starting with `prefix`, as typed or capitalised (an anchored, case-sensitive prefix can use the name index). */
+    async byNamePrefix(prefix: string, limit: number): Promise<MemberRow[]> {
+      const forms = [...new Set([prefix, prefix.charAt(0).toUpperCase() + prefix.slice(1)])];
+      const docs = await Members.find({ $or: forms.map((f) => ({ name: { $regex: `^${escapeRegex(f)}` } })), status: { $ne: 'erased' } })
+        .sort({ name: 1 })
+        .limit(limit)
+        .lean<MemberDoc[]>();
+      return docs.map(row);
+    },
+    rowOf: row,
+    /** Devices that installed the card's Wallet pass (serial = card number). */
+    passDevices: (cardNumber: string) => Registrations.countDocuments({ serial: cardNumber }),
+  };
+}
+export type MemberDirectoryRepository = ReturnType<typeof createMemberDirectoryRepository>;

@@ -1,0 +1,221 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Core } from '../../core/core.js';
+import { vkRandomId } from '../../core/broadcasts/broadcast.rules.js';
+import { walletOffer } from '../../core/broadcasts/broadcast.render.js';
+import type { BroadcastDoc } from '../../core/broadcasts/broadcast.model.js';
+import type { DeliveryDoc } from '../../core/broadcasts/delivery.model.js';
+import type { DeliveryOutcome } from '../../core/broadcasts/broadcast.types.js';
+import type { Wallet } from '../../core/wallet/wallet.service.js';
+import type { BroadcastMessage, BroadcastSenders } from '../../infra/broadcast-delivery.js';
+import type { Logger } from '../../infra/logger.js';
+import type { QueueFactory } from '../../infra/queue.factory.js';
+import type { Redis } from '../../infra/redis.js';
+import { BROADCAST_QUEUES, broadcastJobsClient, deliveryBatch, enqueueWork, oneDelivery, planJob } from './broadcast.queues.js';
+
+export interface BroadcastWorkerOptions {
+  /** Telegram messages per second, all workers together (BullMQ's global limiter); default 25. */
+  telegramRate: number;
+  /** VK messages.send calls per second, all workers together; default 20. */
+  vkRate: number;
+  /** A job whose worker stopped answering is taken over after this long (BullMQ's lock and stall check). */
+  stallMs: number;
+  /** The longest a job waits before looking again (quiet hours, scheduled time, paused). */
+  recheckMs: number;
+  /** Audience members planned per page. */
+  pageSize: number;
+  /** How often the sweep and the automations run (ms). */
+  tickMs: number;
+}
+
+export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000 };
+
+/** Attempts of a send job for server errors before its delivery is counted failed. */
+const SEND_ATTEMPTS = 5;
+/** Automations run once an hour (the sweep runs every tick). */
+const AUTOMATIONS_EVERY_MS = 3_600_000;
+
+function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, data: unknown): T {
+  const r = schema.safeParse(data);
+  if (!r.success) throw new UnrecoverableError(`invalid broadcast job: ${r.error.message}`);
+  return r.data;
+}
+
+const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): BroadcastMessage => ({ broadcastId: b._id, text: core.broadcasts.textFor(b, lang), button: b.button, lang });
+
+/**
+ * The broadcast workers: planning (a page of the audience at a time), Telegram (one message a
+ * job under a global rate limiter), VK (≤ 100 peers a call under its own limiter), Wallet
+ * (offers set on passes, pushed by the wallet worker at its bulk rate), and a tick that hands
+ * active broadcasts to the planner and runs the automations hourly.
+ *
+ * Never twice: each delivery is claimed (queued → sending under the job's id) in one atomic
+ * update before it is sent. A job that finds its own claim on a delivery ran before and died
+ * mid-send: for Telegram, which has no idempotency key, it is counted failed ("interrupted"),
+ * never sent again; VK (random_id) and Wallet (state) simply send again.
+ * Never waits inside a job: a 429 pauses the whole queue (worker.rateLimit + RateLimitError),
+ * quiet hours and schedules put the job back (moveToDelayed).
+ */
+export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFactory; redis: Redis; senders: BroadcastSenders; wallet: Wallet | null; logger: Logger; options?: Partial<BroadcastWorkerOptions> }) {
+  const { core, queues, senders, logger } = deps;
+  const o = { ...DEFAULT_BROADCAST_OPTIONS, ...deps.options };
+  const log = logger.child({ role: 'broadcasts' });
+  const broadcasts = core.broadcasts;
+  broadcasts.useJobs(broadcastJobsClient(queues, o.recheckMs));
+  const lock = { lockDuration: o.stallMs, stalledInterval: o.stallMs };
+
+  async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
+    if (!token) throw new Error('no job token');
+    await job.moveToDelayed(Date.now() + Math.max(1, Math.min(ms, o.recheckMs)), token);
+    throw new DelayedError();
+  }
+
+  const plan = queues.worker(
+    BROADCAST_QUEUES.plan,
+    async (job: Job, token?: string) => {
+      const { id } = parse(planJob, job.data);
+      for (;;) {
+        const step = await broadcasts.planStep(id, o.pageSize);
+        if (step.kind === 'none') return;
+        if (step.kind === 'wait') return later(job, token, step.ms);
+        if (step.kind === 'requeue') {
+          for await (const work of step.pages) await enqueueWork(queues, work);
+          return;
+        }
+        await enqueueWork(queues, step.work);
+        await step.commit();
+        await job.updateProgress({ planned: true });
+        if (step.done) return;
+      }
+    },
+    { concurrency: 2, ...lock },
+  );
+
+  const telegramQueue = queues.queue(BROADCAST_QUEUES.telegram);
+  const pauseKey = `${queues.prefix}:${BROADCAST_QUEUES.telegram}:paused`;
+  const telegram = queues.worker(
+    BROADCAST_QUEUES.telegram,
+    async (job: Job, token?: string) => {
+      const { id } = parse(oneDelivery, job.data);
+      const claim = job.id ?? id;
+      const c = await broadcasts.claim(id, claim);
+      if (c.kind === 'none') return;
+      if (c.kind === 'wait') return later(job, token, c.ms);
+      if (c.kind === 'interrupted') {
+        // The crash window: this job's previous run took the delivery and never said how it went.
+        await broadcasts.finish(c.delivery, claim, 'failed', 'interrupted: the worker stopped while sending');
+        return;
+      }
+      const send = senders.telegram;
+      if (!send) {
+        await broadcasts.finish(c.delivery, claim, 'failed', 'telegram is not configured in the worker');
+        return;
+      }
+      // Jobs already running when a 429 came must not send either: the pause is shared through Redis.
+      const paused = await deps.redis.pttl(pauseKey);
+      if (paused > 0) {
+        await broadcasts.release(id, claim);
+        await telegramQueue.rateLimit(paused);
+        throw Worker.RateLimitError();
+      }
+      const r = await send(c.delivery.to, messageOf(core, c.broadcast, c.delivery.lang));
+      if (r.status !== 'retry') {
+        await broadcasts.finish(c.delivery, claim, r.status, r.status === 'sent' ? null : r.reason);
+        return;
+      }
+      await broadcasts.release(id, claim);
+      if (r.global) {
+        // Telegram throttles the bot: every worker of this queue pauses, nothing waits in a job.
+        log.warn({ retryAfterMs: r.afterMs }, 'telegram: 429, pausing broadcast sends');
+        await deps.redis.set(pauseKey, '1', 'PX', r.afterMs);
+        await telegramQueue.rateLimit(r.afterMs);
+        throw Worker.RateLimitError();
+      }
+      if (job.attemptsMade + 1 >= SEND_ATTEMPTS) {
+        if ((await broadcasts.claim(id, claim)).kind === 'send') await broadcasts.finish(c.delivery, claim, 'failed', r.reason);
+        return;
+      }
+      throw new Error(`telegram: ${r.reason}`);
+    },
+    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: { max: o.telegramRate, duration: 1000 }, ...lock },
+  );
+
+  const vk = queues.worker(
+    BROADCAST_QUEUES.vk,
+    async (job: Job, token?: string) => {
+      const { ids } = parse(deliveryBatch, job.data);
+      const claim = job.id ?? ids[0] ?? 'vk';
+      const c = await broadcasts.claimBatch(ids, claim);
+      if (c.kind === 'none') return;
+      if (c.kind === 'wait') return later(job, token, c.ms);
+      const b = c.broadcast;
+      const send = senders.vk;
+      if (!send) {
+        await broadcasts.finishBatch(b._id, 'vk', claim, c.deliveries.map((d) => ({ d, outcome: 'failed', reason: 'vk is not configured in the worker' })));
+        return;
+      }
+      const lang = c.deliveries[0]?.lang ?? 'ru';
+      const r = await send(c.deliveries.map((d) => d.to), messageOf(core, b, lang), vkRandomId(b._id));
+      if (!(r instanceof Map)) {
+        await broadcasts.releaseBatch(ids, claim);
+        await queues.queue(BROADCAST_QUEUES.vk).rateLimit(r.afterMs);
+        throw Worker.RateLimitError();
+      }
+      const outcomes = c.deliveries.map((d) => {
+        const one = r.get(d.to) ?? { status: 'failed' as const, reason: 'no answer for this peer' };
+        const outcome: DeliveryOutcome = one.status === 'retry' ? 'failed' : one.status;
+        return { d, outcome, reason: one.status === 'sent' ? null : one.reason };
+      });
+      await broadcasts.finishBatch(b._id, 'vk', claim, outcomes);
+    },
+    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: { max: o.vkRate, duration: 1000 }, ...lock },
+  );
+
+  const wallet = queues.worker(
+    BROADCAST_QUEUES.wallet,
+    async (job: Job, token?: string) => {
+      const { ids } = parse(deliveryBatch, job.data);
+      const claim = job.id ?? ids[0] ?? 'wallet';
+      const c = await broadcasts.claimBatch(ids, claim);
+      if (c.kind === 'none') return;
+      if (c.kind === 'wait') return later(job, token, c.ms);
+      const b = c.broadcast;
+      if (!deps.wallet) {
+        await broadcasts.finishBatch(b._id, 'wallet', claim, c.deliveries.map((d) => ({ d, outcome: 'failed', reason: 'wallet is not configured in the worker' })));
+        return;
+      }
+      // The pass shows the text on its back and, through the field's change message, on the lock screen.
+      await deps.wallet.setOffer({ kind: 'cards', numbers: c.deliveries.map((d) => d.to) }, walletOffer(broadcasts.textFor(b, c.deliveries[0]?.lang ?? 'ru')));
+      await broadcasts.finishBatch(b._id, 'wallet', claim, c.deliveries.map((d) => ({ d, outcome: 'sent', reason: null })));
+    },
+    { concurrency: 1, ...lock },
+  );
+
+  // The tick: broadcasts created where no queue was at hand (an API process without Redis, a
+  // crash between insert and hand-over) are handed to the planner; automations run hourly.
+  let lastAutomations = 0;
+  const tickQueue = queues.queue(BROADCAST_QUEUES.tick);
+  await tickQueue.upsertJobScheduler('broadcast-tick', { every: o.tickMs }, { name: 'tick', data: {} });
+  const jobs = broadcastJobsClient(queues, o.recheckMs);
+  const tick = queues.worker(
+    BROADCAST_QUEUES.tick,
+    async () => {
+      for (const id of await broadcasts.active()) await jobs.plan(id);
+      if (Date.now() - lastAutomations >= AUTOMATIONS_EVERY_MS) {
+        lastAutomations = Date.now();
+        const started = await broadcasts.automations.run();
+        if (started.length) log.info({ started: started.length }, 'automations started broadcasts');
+      }
+    },
+    { concurrency: 1 },
+  );
+
+  for (const w of [plan, telegram, vk, wallet, tick]) {
+    w.on('failed', (job, err) => log.error({ err, jobId: job?.id, queue: w.name }, 'broadcast job failed'));
+  }
+  return {
+    workers: { plan, telegram, vk, wallet, tick },
+    async close(): Promise<void> {
+      await Promise.allSettled([plan, telegram, vk, wallet, tick].map((w) => w.close()));
+    },
+  };
+}
