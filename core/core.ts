@@ -42,6 +42,7 @@ import { createPartnerService } from './partners/partner.service.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createErasure } from './privacy/erasure.service.js';
 import { createJoinFormTokens } from './enrolment/join-form.token.js';
+import { createWebTill } from './till/web-till.service.js';
 import { createWebJoin, type JoinLimiter, type JoinLimits } from './enrolment/web-join.service.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { createReportsRepository } from './reports/reports.repository.js';
@@ -172,6 +173,7 @@ export function createCore(deps: CoreDeps) {
   const sessionRepo = createSessionRepository(deps.conn);
   const sessions = createSessionService({ repo: sessionRepo, users, clock, policy: deps.panelSessions ?? { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 } });
   const audit = createAuditLog(deps.conn, { clock });
+  const directory = createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,
@@ -232,7 +234,9 @@ export function createCore(deps: CoreDeps) {
     /** Broadcasts through Telegram, VK and Wallet, and the automations on the same engine (core/broadcasts). */
     broadcasts,
     /** The staff's member search and member page (the web panel). */
-    directory: createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings }),
+    directory,
+    /** The web till ("Касса") of the panel: the till API's purchases and refunds for a signed-in cashier's store. */
+    webTill: createWebTill({ purchases, cards, directory, members, stores, partners, settings }),
     /** Staff accounts of the web panel (roles in core/access/access.policy.ts). */
     users,
     /** Signed-in panel sessions. */
