@@ -17,6 +17,7 @@ import { createRenderer, isHtmx, panelOf } from './panel.context.js';
 import type { PanelContext, PanelDeps } from './panel.types.js';
 import { authPages } from './routes/auth.pages.js';
 import { memberPages } from './routes/members.pages.js';
+import { tillPages } from './routes/till.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
 
@@ -97,5 +98,6 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
 
     await app.register(authPages(ctx, throttle));
     await app.register(memberPages(ctx));
+    await app.register(tillPages(ctx));
   };
 }

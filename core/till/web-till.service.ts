@@ -99,4 +99,3 @@ export function createWebTill(deps: {
     },
   };
 }
-export type WebTill = ReturnType<typeof createWebTill>;
