@@ -11,7 +11,7 @@ import { provideMongo, provideRedis, type Endpoint } from '../infra/servers.js';
  * or embedded FerretDB and redis-server. The core is wired as the runtime wires it, events
  * handed to a BullMQ queue included, so what is measured is what a till pays.
  */
-export async function benchCore(): Promise<{ conn: Connection; core: Core; mongo: Endpoint; commands: CommandCounter; close(): Promise<void> }> {
+export async function benchCore(): Promise<{ conn: Connection; core: Core; mongo: Endpoint; redis: Endpoint; commands: CommandCounter; close(): Promise<void> }> {
   const [mongo, redis] = await Promise.all([
     provideMongo({ url: process.env.MONGODB_URL, ferretdbBin: process.env.FERRETDB_BIN, storage: { kind: 'temp' } }),
     provideRedis({ url: process.env.REDIS_URL, storage: { kind: 'temp' } }),
@@ -26,6 +26,7 @@ export async function benchCore(): Promise<{ conn: Connection; core: Core; mongo
     conn,
     core,
     mongo,
+    redis,
     commands,
     async close() {
       core.close();

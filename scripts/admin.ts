@@ -20,6 +20,7 @@ import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { DomainError } from '../core/shared/errors.js';
 import type { Store } from '../core/stores/store.repository.js';
 import type { ImportView } from '../core/imports/import.service.js';
+import { BROADCAST_CHANNELS, type Audience, type BroadcastChannel, type BroadcastInput, type BroadcastView, type Recipients } from '../core/broadcasts/broadcast.types.js';
 import { createLogger } from '../infra/logger.js';
 import { startCoreRuntime } from '../infra/runtime.js';
 import { createShutdown } from '../infra/shutdown.js';
@@ -37,6 +38,11 @@ const USAGE = `Usage: npm run admin -- <command>
                                        with a progress bar; --dry-run checks every row and changes nothing
   member:erase <phone>                 "delete my data" for a member who asked in person (as the chat's own)
   member:erase card <card number>      the same, found by the card
+  broadcast:send "<text>" [audience] [--channels telegram,vk,wallet] [--button "<label>" <url>]
+                 [--at <ISO time>] [--urgent] [--holdout <percent>] [--no-wait]
+                                       a broadcast, with a live progress line until it is done;
+                                       audience: --all (default), --level <id>, --cards <n1,n2…>,
+                                       --phones <p1,p2…>, --segment <id>; --urgent ignores quiet hours
   user:create <email> <role> [--store <storeId>]
                                        a web panel user (role: owner, marketer, support, cashier; a cashier
                                        needs --store); the password is asked for, or read from PANEL_USER_PASSWORD
@@ -55,6 +61,8 @@ interface AdminOps {
   enrol(input: { phone: string; name: string; consent: boolean }): Promise<Enrolment>;
   importFile(file: string, dryRun: boolean, onProgress: (v: ImportView) => void): Promise<ImportView>;
   erase(by: { phone?: string; cardNumber?: string }): Promise<{ memberId: string; cardNumber: string | null }>;
+  createBroadcast(input: BroadcastInput): Promise<{ id: string; status: string; recipients: Recipients }>;
+  broadcast(id: string): Promise<BroadcastView>;
   createUser(input: { email: string; password: string; role: string; storeId?: string | undefined }): Promise<{ id: string; email: string; role: string }>;
   close(): Promise<void>;
 }
@@ -129,6 +137,8 @@ function httpOps(url: string, token: string): AdminOps {
       }
     },
     erase: (by) => call('POST', '/members/erase', by),
+    createBroadcast: (input) => call('POST', '/broadcasts', input),
+    broadcast: (id) => call('GET', `/broadcasts/${encodeURIComponent(id)}`),
     createUser: (input) => call('POST', '/users', input),
     close: async () => undefined,
   };
@@ -183,6 +193,9 @@ async function directOps(config: Config, url: string): Promise<AdminOps> {
         return rt.core.insight.imports.run(id, onProgress);
       },
       erase: (by) => admin.eraseMember(by),
+      // Without Redis here: a running worker's sweep picks the broadcast up within seconds.
+      createBroadcast: (input) => rt.core.broadcasts.create(input),
+      broadcast: (id) => rt.core.broadcasts.get(id),
       async createUser(input) {
         const user = await rt.core.users.create(input);
         await rt.core.audit.record({ actor: 'admin-cli', action: 'user.create', target: user.email, after: { role: user.role, storeId: user.storeId } });
@@ -206,7 +219,53 @@ type Command =
   | { kind: 'store:revoke-keys'; storeId: string }
   | { kind: 'member:create'; phone: string; name: string }
   | { kind: 'member:erase'; by: { phone: string } | { cardNumber: string } }
+  | { kind: 'broadcast:send'; input: BroadcastInput; wait: boolean }
   | { kind: 'user:create'; email: string; role: string; storeId: string | undefined };
+
+/** `broadcast:send "<text>" [options]` as a broadcast input, or null when the options do not fit. */
+function parseBroadcast(rest: string[]): { input: BroadcastInput; wait: boolean } | null {
+  const [text, ...opts] = rest;
+  if (!text) return null;
+  let audience: Audience = { kind: 'all' };
+  const input: BroadcastInput = { text, audience };
+  let wait = true;
+  const list = (v: string | undefined): string[] | null => (v ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : null);
+  for (let i = 0; i < opts.length; i++) {
+    const o = opts[i];
+    const v = opts[i + 1];
+    if (o === '--all') audience = { kind: 'all' };
+    else if (o === '--no-wait') wait = false;
+    else if (o === '--urgent') input.ignoreQuietHours = true;
+    else if (v === undefined) return null;
+    else {
+      i++;
+      if (o === '--level') audience = { kind: 'level', levelId: v };
+      else if (o === '--segment') audience = { kind: 'segment', segmentId: v };
+      else if (o === '--cards' && list(v)) audience = { kind: 'cards', numbers: list(v) ?? [] };
+      else if (o === '--phones' && list(v)) audience = { kind: 'phones', phones: list(v) ?? [] };
+      else if (o === '--at') input.scheduledAt = v;
+      else if (o === '--holdout' && /^\d+(\.\d+)?$/.test(v)) input.holdoutPercent = Number(v);
+      else if (o === '--channels' && list(v)?.every((c) => (BROADCAST_CHANNELS as readonly string[]).includes(c))) input.channels = (list(v) ?? []) as BroadcastChannel[];
+      else if (o === '--button' && opts[i + 1]) {
+        input.button = { text: v, url: opts[i + 1] ?? '' };
+        i++;
+      } else return null;
+    }
+  }
+  input.audience = audience;
+  return { input, wait };
+}
+
+/** `telegram 120/300 · vk 80/90 · wallet 40/40 · sending` on one terminal line. */
+function broadcastLine(b: BroadcastView): string {
+  const parts = b.channels.map((c) => {
+    const n = b.counts[c];
+    const done = n.sent + n.failed + n.blocked + n.skipped;
+    const issues = [n.failed ? `${n.failed} failed` : '', n.blocked ? `${n.blocked} blocked` : '', n.skipped ? `${n.skipped} skipped` : ''].filter(Boolean).join(', ');
+    return `${c} ${done}/${done + n.queued}${issues ? ` (${issues})` : ''}`;
+  });
+  return `${parts.join(' · ')} · ${b.status}`;
+}
 
 /** The command line as a command, or null when it does not fit the usage (checked before connecting). */
 function parse(args: string[]): Command | null {
@@ -226,6 +285,10 @@ function parse(args: string[]): Command | null {
   }
   if (command === 'member:erase' && rest[0] === 'card' && rest[1] && rest.length === 2) return { kind: command, by: { cardNumber: rest[1] } };
   if (command === 'member:erase' && rest[0] && rest[0] !== 'card') return { kind: command, by: { phone: rest.join(' ') } };
+  if (command === 'broadcast:send') {
+    const b = parseBroadcast(rest);
+    return b ? { kind: command, ...b } : null;
+  }
   return null;
 }
 
@@ -282,6 +345,26 @@ async function run(cmd: Command, ops: AdminOps): Promise<void> {
     case 'member:erase': {
       const r = await ops.erase(cmd.by);
       console.log(`Member ${r.memberId} erased${r.cardNumber ? `; card ${r.cardNumber} is blocked and keeps only its ledger` : ''}.`);
+      return;
+    }
+    case 'broadcast:send': {
+      const created = await ops.createBroadcast(cmd.input);
+      const r = created.recipients;
+      console.log(`Broadcast ${created.id} ${created.status}: ${r.total} members (telegram ${r.telegram}, vk ${r.vk}, wallet ${r.wallet}).`);
+      if (!cmd.wait) return;
+      const tty = process.stderr.isTTY;
+      let last = '';
+      for (;;) {
+        const b = await ops.broadcast(created.id);
+        const line = broadcastLine(b);
+        if (line !== last) {
+          last = line;
+          process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+        }
+        if (b.status === 'done' || b.status === 'canceled') break;
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      if (tty) process.stderr.write('\n');
       return;
     }
     case 'user:create': {

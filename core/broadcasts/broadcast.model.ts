@@ -1,5 +1,4 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import type { CapEntry } from './broadcast.rules.js';
 import type { EngineAudience, BroadcastButton, BroadcastChannel, BroadcastStatus, ChannelCounts, Recipients } from './broadcast.types.js';
 
 /**
@@ -61,22 +60,30 @@ const broadcastSchema = new Schema<BroadcastDoc>(
 );
 broadcastSchema.index({ createdAt: -1 });
 
-/** Marketing messages a member got lately (the frequency cap); `_id` = member id. */
-export interface MarketingCapDoc {
+/**
+ * One marketing message counted for a member (the frequency cap), `_id` = `${memberId}:${broadcastId}`.
+ * Insert-only, so a retried page counts nothing twice and no update scans the collection
+ * (FerretDB v1 scans a whole collection for every update).
+ */
+export interface MarketingSendDoc {
   _id: string;
-  sent: CapEntry[];
-  /** Optimistic version: a page's updates go in one bulk write, each guarded by it. */
-  v: number;
+  memberId: string;
+  b: string;
+  at: Date;
 }
-const capSchema = new Schema<MarketingCapDoc>({ _id: { type: String, required: true }, sent: Schema.Types.Mixed, v: Number }, { collection: 'marketing_caps', versionKey: false });
+const capSchema = new Schema<MarketingSendDoc>(
+  { _id: { type: String, required: true }, memberId: { type: String, required: true }, b: String, at: Date },
+  { collection: 'marketing_sends', versionKey: false },
+);
+capSchema.index({ memberId: 1, at: 1 });
 
 export type BroadcastModel = Model<BroadcastDoc>;
-export type MarketingCapModel = Model<MarketingCapDoc>;
+export type MarketingCapModel = Model<MarketingSendDoc>;
 
 export function broadcastModels(conn: Connection) {
   return {
     Broadcasts: (conn.models.Broadcast as BroadcastModel | undefined) ?? conn.model<BroadcastDoc>('Broadcast', broadcastSchema),
-    Caps: (conn.models.MarketingCap as MarketingCapModel | undefined) ?? conn.model<MarketingCapDoc>('MarketingCap', capSchema),
+    Caps: (conn.models.MarketingSend as MarketingCapModel | undefined) ?? conn.model<MarketingSendDoc>('MarketingSend', capSchema),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../shared/clock.js';
 import type { BroadcastDoc } from './broadcast.model.js';
 import type { BroadcastRepository } from './broadcast.repository.js';
 import { addressOf, verdict, type AudiencePager } from './broadcast.audience.js';
-import { capAllows, inHoldout, type CapEntry, type FrequencyCap } from './broadcast.rules.js';
+import { capAllows, inHoldout, type FrequencyCap } from './broadcast.rules.js';
 import { BROADCAST_CHANNELS, type BroadcastChannel, type Recipients } from './broadcast.types.js';
 import { deliveryId, type DeliveryDoc } from './delivery.model.js';
 import type { DeliveryRepository } from './delivery.repository.js';
@@ -46,36 +46,28 @@ function decide(b: Pick<BroadcastDoc, '_id' | 'channels' | 'holdoutPercent' | 'k
 }
 
 /**
- * Rule: the frequency cap counts members, not channels: a broadcast reserves one slot per
- * member when planned for them, and a member over the cap is skipped on every channel. The
- * reservation is written page by page (one bulk write, each member guarded by its version);
- * members whose write lost a race are decided again.
+ * Rule: the frequency cap counts members, not channels: a broadcast takes one slot per member
+ * when planned for them, and a member over the cap is skipped on every channel. Slots are
+ * records inserted per member and broadcast (a retried page finds its own). Two broadcasts
+ * planned for the same member at the same instant may both see a free last slot: at most one
+ * message over the cap per concurrent planner.
  */
 async function applyCap(repo: BroadcastRepository, b: string, ds: Decision[], cap: FrequencyCap, now: Date, write: boolean): Promise<void> {
-  let pending = ds.filter((d) => d.send.length > 0);
-  for (let round = 0; pending.length > 0 && round < 5; round++) {
-    const caps = await repo.caps.of(pending.map((d) => String(d.r.member._id)));
-    const updates: { memberId: string; v: number | null; sent: CapEntry[] }[] = [];
-    for (const d of pending) {
-      const id = String(d.r.member._id);
-      const current = caps.get(id);
-      const { allowed, keep } = capAllows(current?.sent ?? [], b, now, cap);
-      if (!allowed) {
-        for (const channel of d.send) d.skip.push({ channel, reason: 'cap' });
-        d.send = [];
-      } else if (!keep.some((e) => e.b === b)) {
-        updates.push({ memberId: id, v: current ? current.v : null, sent: [...keep, { b, at: now }] });
-      }
-    }
-    if (!write) return;
-    const lost = new Set(await repo.caps.write(updates));
-    pending = pending.filter((d) => lost.has(String(d.r.member._id)));
-    // Decided again from what the winner wrote.
-    for (const d of pending) {
-      d.send = [...d.send, ...d.skip.filter((s) => s.reason === 'cap').map((s) => s.channel)];
-      d.skip = d.skip.filter((s) => s.reason !== 'cap');
-    }
+  const pending = ds.filter((d) => d.send.length > 0);
+  if (pending.length === 0) return;
+  const since = new Date(now.getTime() - cap.days * 86_400_000);
+  const recent = await repo.caps.recent(pending.map((d) => String(d.r.member._id)), since);
+  const take: string[] = [];
+  for (const d of pending) {
+    const id = String(d.r.member._id);
+    const entries = recent.get(id) ?? [];
+    const { allowed } = capAllows(entries, b, now, cap);
+    if (!allowed) {
+      for (const channel of d.send) d.skip.push({ channel, reason: 'cap' });
+      d.send = [];
+    } else if (!entries.some((e) => e.b === b)) take.push(id);
   }
+  if (write) await repo.caps.record(b, take, now);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import { insertRaw } from '../shared/mongo.js';
-import { broadcastModels, type BroadcastDoc, type MarketingCapDoc } from './broadcast.model.js';
+import { isDuplicateKey } from '../shared/errors.js';
+import { broadcastModels, type BroadcastDoc, type MarketingSendDoc } from './broadcast.model.js';
 import type { CapEntry } from './broadcast.rules.js';
 import type { BroadcastStatus } from './broadcast.types.js';
 
@@ -33,6 +34,13 @@ export function createBroadcastRepository(conn: Connection) {
       if (Object.keys(nonZero).length === 0 && Object.keys(set).length === 0) return;
       await Broadcasts.updateOne({ _id: id }, { ...(Object.keys(nonZero).length ? { $inc: nonZero } : {}), ...(Object.keys(set).length ? { $set: set } : {}) });
     },
+    /** Replaces counters by dotted path (`counts.telegram.sent`: 5), the recovery pass's recount. */
+    async setCounts(id: string, set: Record<string, number>): Promise<void> {
+      await Broadcasts.updateOne({ _id: id }, { $set: set });
+    },
+    /** Like `inc`, in one command, returning the broadcast after it (whether it is done is read from it). */
+    incAndGet: (id: string, by: Record<string, number>): Promise<BroadcastDoc | null> =>
+      Broadcasts.findOneAndUpdate({ _id: id }, { $inc: by }, { returnDocument: 'after' }).lean<BroadcastDoc>(),
     async set(id: string, set: Partial<BroadcastDoc>): Promise<void> {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
@@ -45,48 +53,25 @@ export function createBroadcastRepository(conn: Connection) {
     },
 
     caps: {
-      of: async (memberIds: string[]): Promise<Map<string, MarketingCapDoc>> =>
-        new Map((await Caps.find({ _id: { $in: memberIds } }).lean<MarketingCapDoc[]>()).map((c) => [c._id, c])),
-      /**
-       * Writes the members' new cap entries in one bulk write, each guarded by the version read
-       * (or inserted when there was none). Returns the members whose write lost a race: the
-       * caller reads and decides again for them.
-       */
-      async write(updates: { memberId: string; v: number | null; sent: CapEntry[] }[]): Promise<string[]> {
-        if (updates.length === 0) return [];
-        const lost: string[] = [];
-        const fresh = updates.filter((u) => u.v === null);
-        const known = updates.filter((u) => u.v !== null);
-        if (known.length) {
-          const r = await Caps.bulkWrite(
-            known.map((u) => ({ updateOne: { filter: { _id: u.memberId, v: u.v ?? 0 }, update: { $set: { sent: u.sent, v: (u.v ?? 0) + 1 } } } })),
+      /** The marketing messages counted for these members since `since`, by member. */
+      async recent(memberIds: string[], since: Date): Promise<Map<string, CapEntry[]>> {
+        const out = new Map<string, CapEntry[]>();
+        if (memberIds.length === 0) return out;
+        const docs = await Caps.find({ memberId: { $in: memberIds }, at: { $gt: since } }, { memberId: 1, b: 1, at: 1 }).lean<MarketingSendDoc[]>();
+        for (const d of docs) out.set(d.memberId, [...(out.get(d.memberId) ?? []), { b: d.b, at: d.at }]);
+        return out;
+      },
+      /** Counts broadcast `b` for these members (one insert; ones already counted are left as they are). */
+      async record(b: string, memberIds: string[], at: Date): Promise<void> {
+        if (memberIds.length === 0) return;
+        try {
+          await Caps.insertMany(
+            memberIds.map((m) => ({ _id: `${m}:${b}`, memberId: m, b, at })),
             { ordered: false },
           );
-          if (r.matchedCount !== known.length) {
-            const now = await Caps.find({ _id: { $in: known.map((u) => u.memberId) } }, { v: 1 }).lean<{ _id: string; v: number }[]>();
-            const v = new Map(now.map((c) => [c._id, c.v]));
-            for (const u of known) if (v.get(u.memberId) !== (u.v ?? 0) + 1) lost.push(u.memberId);
-          }
+        } catch (err) {
+          if (!isDuplicateKey(err) && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
         }
-        if (fresh.length) {
-          try {
-            await Caps.insertMany(
-              fresh.map((u) => ({ _id: u.memberId, sent: u.sent, v: 1 })),
-              { ordered: false },
-            );
-          } catch (err) {
-            // Duplicate ids: another broadcast wrote these members first.
-            const inserted = new Set(((err as { insertedDocs?: { _id: string }[] }).insertedDocs ?? []).map((d) => d._id));
-            const have = await Caps.find({ _id: { $in: fresh.map((u) => u.memberId) } }, { sent: 1 }).lean<MarketingCapDoc[]>();
-            const mine = new Map(have.map((c) => [c._id, c]));
-            for (const u of fresh) {
-              if (inserted.has(u.memberId)) continue;
-              const c = mine.get(u.memberId);
-              if (!c || c.v !== 1 || JSON.stringify(c.sent.map((e) => e.b)) !== JSON.stringify(u.sent.map((e) => e.b))) lost.push(u.memberId);
-            }
-          }
-        }
-        return lost;
       },
     },
   };

@@ -88,6 +88,16 @@ export function createBroadcastService(deps: {
 }) {
   const { repo, deliveries, planner, clock } = deps;
   let jobs: BroadcastJobs | null = null;
+  // The senders read a broadcast once a second at most (a pause or cancel is seen within it).
+  const recent = new Map<string, { b: BroadcastDoc | null; at: number }>();
+  async function cached(id: string): Promise<BroadcastDoc | null> {
+    const hit = recent.get(id);
+    if (hit && Date.now() - hit.at < 1000) return hit.b;
+    const b = await repo.get(id);
+    recent.set(id, { b, at: Date.now() });
+    if (recent.size > 100) recent.delete(recent.keys().next().value ?? '');
+    return b;
+  }
   let i18n: Promise<I18n> | null = null;
   const words = (): Promise<I18n> => (i18n ??= createI18n());
 
@@ -185,8 +195,8 @@ export function createBroadcastService(deps: {
   }
 
   /** The broadcast is over when everything is planned and nothing is queued any more. */
-  async function maybeDone(id: string): Promise<void> {
-    const b = await repo.get(id);
+  async function maybeDone(id: string, known?: BroadcastDoc | null): Promise<void> {
+    const b = known ?? (await repo.get(id));
     if (!b || b.status !== 'sending' || !b.planned) return;
     if (BROADCAST_CHANNELS.some((c) => b.counts[c].queued > 0)) return;
     await repo.transition(id, ['sending'], 'done', { finishedAt: clock.now() });
@@ -368,6 +378,30 @@ export function createBroadcastService(deps: {
       };
     },
 
+    /**
+     * The recovery pass of a broadcast's counters: a worker that died between recording a
+     * delivery's outcome and moving the counters left them behind. When the counters say
+     * something is queued but no delivery is, they are recounted from the records.
+     */
+    async reconcile(id: string): Promise<boolean> {
+      const b = await repo.get(id);
+      if (!b?.planned || b.status !== 'sending') return false;
+      for (const c of b.channels) {
+        if (b.counts[c].queued === 0) continue;
+        const open = await deliveries.countStates(id, c, ['queued', 'sending']);
+        if ((open.queued ?? 0) + (open.sending ?? 0) > 0) return false;
+      }
+      const set: Record<string, number> = {};
+      for (const c of BROADCAST_CHANNELS) {
+        const n = await deliveries.countStates(id, c, ['sent', 'failed', 'blocked', 'skipped']);
+        set[`counts.${c}.queued`] = 0;
+        for (const [state, count] of Object.entries(n)) set[`counts.${c}.${state}`] = count;
+      }
+      await repo.setCounts(id, set);
+      await maybeDone(id);
+      return true;
+    },
+
     /** Broadcasts that should be planning (the worker's sweep hands them to the queue, deduplicated there). */
     async active(): Promise<string[]> {
       return (await repo.inStatus(['scheduled', 'sending'])).map((b) => b._id);
@@ -375,16 +409,18 @@ export function createBroadcastService(deps: {
 
     /** Takes one delivery for sending (queued → sending under `claim`), if its broadcast is going out now. */
     async claim(deliveryId: string, claim: string): Promise<Claim> {
-      const d = await deliveries.get(deliveryId);
-      if (!d) return { kind: 'none' };
-      const b = await repo.get(d.b);
+      const b = await cached(deliveryId.slice(0, deliveryId.indexOf(':')));
       if (!b) return { kind: 'none' };
-      if (d.state === 'sending' && d.claim === claim) return { kind: 'interrupted', delivery: d, broadcast: b };
-      if (d.state !== 'queued' || b.status !== 'sending') return { kind: 'none' };
-      const wait = await waitMs(b);
-      if (wait > 0) return { kind: 'wait', ms: wait };
-      const held = await deliveries.claim(deliveryId, claim, clock.now());
-      return held ? { kind: 'send', delivery: held, broadcast: b } : { kind: 'none' };
+      if (b.status === 'sending') {
+        const wait = await waitMs(b);
+        if (wait > 0) return { kind: 'wait', ms: wait };
+        // The common case in one command: queued → sending under this claim.
+        const held = await deliveries.claim(deliveryId, claim, clock.now());
+        if (held) return { kind: 'send', delivery: held, broadcast: b };
+      }
+      const d = await deliveries.get(deliveryId);
+      if (d?.state === 'sending' && d.claim === claim) return { kind: 'interrupted', delivery: d, broadcast: b };
+      return { kind: 'none' };
     },
 
     /**
@@ -405,9 +441,9 @@ export function createBroadcastService(deps: {
     async finish(d: Pick<DeliveryDoc, '_id' | 'b' | 'channel' | 'memberId'>, claim: string, outcome: DeliveryOutcome, reason: string | null = null): Promise<void> {
       if (d.channel === 'holdout') return;
       if (!(await deliveries.finish(d._id, claim, outcome, reason, clock.now()))) return;
-      await repo.inc(d.b, { [`counts.${d.channel}.queued`]: -1, [`counts.${d.channel}.${outcome}`]: 1 });
+      const after = await repo.incAndGet(d.b, { [`counts.${d.channel}.queued`]: -1, [`counts.${d.channel}.${outcome}`]: 1 });
       if (outcome === 'blocked' && d.channel !== 'wallet') await deps.recipients.setUnreachable(d.memberId, d.channel, clock.now());
-      await maybeDone(d.b);
+      await maybeDone(d.b, after);
     },
 
     /**

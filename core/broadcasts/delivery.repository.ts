@@ -59,6 +59,12 @@ export function createDeliveryRepository(conn: Connection) {
       const r = await Deliveries.updateMany({ _id: range(b, channel), state: 'queued' }, { $set: { state: outcome, reason, at } });
       return r.modifiedCount;
     },
+    /** How many of a broadcast's deliveries of one channel are in each of `states`. */
+    async countStates(b: string, channel: BroadcastChannel, states: readonly DeliveryDoc['state'][]): Promise<Record<string, number>> {
+      const out: Record<string, number> = {};
+      for (const state of states) out[state] = await Deliveries.countDocuments({ _id: range(b, channel), state });
+      return out;
+    },
     /** Ids of a broadcast's channel deliveries in `state`, a page at a time by `_id`. */
     async idsInState(b: string, channel: BroadcastChannel, state: DeliveryDoc['state'], after: string | null, limit: number): Promise<DeliveryDoc[]> {
       const r = range(b, channel);

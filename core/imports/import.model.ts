@@ -132,10 +132,6 @@ importSchema.index({ createdAt: -1 });
 const chunkSchema = new Schema<ImportChunkDoc>({ _id: String, importId: String, n: Number, data: Buffer }, { collection: 'import_chunks', versionKey: false });
 chunkSchema.index({ importId: 1, n: 1 });
 
-const stagedSchema = new Schema<ImportStagedDoc>({ _id: String, importId: String, row: Number, data: mixed }, { collection: 'import_rows', versionKey: false });
-stagedSchema.index({ importId: 1, row: 1 });
-const outcomeSchema = new Schema<ImportOutcomeDoc>({ _id: String, importId: String, outcome: String }, { collection: 'import_outcomes', versionKey: false });
-outcomeSchema.index({ importId: 1, outcome: 1 });
 const markSchema = new Schema<ImportMarkDoc>(
   { _id: String, memberId: String, hash: String, balance: Number, balanceSeq: Number, card: { type: String, default: null }, importId: String, at: Date },
   { collection: 'import_marks', versionKey: false },
@@ -152,8 +148,6 @@ export function importModels(conn: Connection) {
   return {
     Imports: model(conn, 'Import', importSchema),
     Chunks: model(conn, 'ImportChunk', chunkSchema),
-    Staged: model(conn, 'ImportStaged', stagedSchema),
-    Outcomes: model(conn, 'ImportOutcome', outcomeSchema),
     Marks: model(conn, 'ImportMark', markSchema),
     Errors: model(conn, 'ImportError', errorSchema),
   };

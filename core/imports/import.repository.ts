@@ -22,10 +22,27 @@ async function insertAll(model: { collection: { insertMany(docs: never[], opts: 
  * collection, an insert does not) and the row errors.
  */
 export function createImportRepository(conn: Connection) {
-  const { Imports, Chunks, Staged, Errors, Outcomes, Marks } = importModels(conn);
+  const { Imports, Chunks, Errors, Marks } = importModels(conn);
+  /**
+   * Each import's working rows (one per phone) and outcomes live in collections of its own,
+   * dropped when it ends: dropping costs the same for ten rows or 100,000, while deleting
+   * 100,000 documents from a shared collection took FerretDB v1 longer than the import itself.
+   */
+  const stagedOf = (importId: string) => conn.collection<ImportStagedDoc>(`import_rows_${importId}`);
+  const outcomesOf = (importId: string) => conn.collection<ImportOutcomeDoc>(`import_outcomes_${importId}`);
+  const importOf = (rowId: string): string => rowId.slice(0, rowId.indexOf(':'));
+  const indexed = new Set<string>();
+  const drop = async (coll: { drop(): Promise<boolean> }): Promise<void> => {
+    try {
+      await coll.drop();
+    } catch (err) {
+      // A collection never written (an import with no valid row) is not there to drop.
+      if ((err as { code?: number }).code !== 26) throw err;
+    }
+  };
   return {
     async init(): Promise<void> {
-      await Promise.all([Imports.createIndexes(), Chunks.createIndexes(), Staged.createIndexes(), Errors.createIndexes(), Outcomes.createIndexes(), Marks.createIndexes()]);
+      await Promise.all([Imports.createIndexes(), Chunks.createIndexes(), Errors.createIndexes(), Marks.createIndexes()]);
     },
 
     async insert(doc: ImportDoc): Promise<void> {
@@ -62,41 +79,52 @@ export function createImportRepository(conn: Connection) {
 
     /** Forgets what an earlier read of this import staged, reported and applied (a read starts afresh). */
     async clearRead(importId: string): Promise<void> {
-      await Promise.all([deleteInBatches(Staged, { importId }), deleteInBatches(Errors, { importId }), deleteInBatches(Outcomes, { importId })]);
+      await Promise.all([drop(stagedOf(importId)), deleteInBatches(Errors, { importId }), drop(outcomesOf(importId))]);
     },
 
     /** The file and the working rows; counts and errors stay. */
     async cleanUp(importId: string): Promise<void> {
-      await Promise.all([deleteInBatches(Chunks, { importId }), deleteInBatches(Staged, { importId }), deleteInBatches(Outcomes, { importId })]);
+      await Promise.all([deleteInBatches(Chunks, { importId }), drop(stagedOf(importId)), drop(outcomesOf(importId))]);
     },
 
     async stage(rows: ImportStagedDoc[]): Promise<void> {
-      if (rows.length > 0) await Staged.collection.insertMany(rows as never[]);
+      const first = rows[0];
+      if (!first) return;
+      const coll = stagedOf(first.importId);
+      if (!indexed.has(coll.collectionName)) {
+        await coll.createIndex({ row: 1 }, undefined, undefined);
+        indexed.add(coll.collectionName);
+      }
+      await coll.insertMany(rows);
     },
 
+    /** A staged row by its id (`<importId>:<phone>`). */
     staged(id: string): Promise<ImportStagedDoc | null> {
-      return Staged.findById(id).lean<ImportStagedDoc>().exec();
+      return stagedOf(importOf(id)).findOne({ _id: id });
     },
 
     async restage(id: string, data: ImportRow): Promise<void> {
-      await Staged.updateOne({ _id: id }, { $set: { data } });
+      await stagedOf(importOf(id)).updateOne({ _id: id }, { $set: { data } });
     },
 
     /** Staged rows after file row `afterRow`, in file order, from one cursor (one scan). */
     stagedAfter(importId: string, afterRow: number, batchSize: number): AsyncIterable<ImportStagedDoc> {
-      return Staged.find({ importId, row: { $gt: afterRow } }).sort({ row: 1 }).batchSize(batchSize).lean<ImportStagedDoc[]>().cursor();
+      return stagedOf(importId).find({ row: { $gt: afterRow } }).sort({ row: 1 }).batchSize(batchSize);
     },
 
-    addOutcomes: (docs: ImportOutcomeDoc[]): Promise<void> => insertAll(Outcomes, docs),
+    async addOutcomes(docs: ImportOutcomeDoc[]): Promise<void> {
+      const first = docs[0];
+      if (first) await insertAll({ collection: outcomesOf(first.importId) }, docs);
+    },
 
     /** Rows applied so far. */
     countOutcomes(importId: string): Promise<number> {
-      return Outcomes.countDocuments({ importId }).exec();
+      return outcomesOf(importId).countDocuments({});
     },
 
     /** Rows applied, by outcome, in one pass (four counts would read the outcomes four times). */
     async outcomeCounts(importId: string): Promise<Partial<Record<RowOutcome, number>>> {
-      const rows = await Outcomes.aggregate<{ _id: RowOutcome; n: number }>([{ $match: { importId } }, { $group: { _id: '$outcome', n: { $sum: 1 } } }]);
+      const rows = await outcomesOf(importId).aggregate<{ _id: RowOutcome; n: number }>([{ $group: { _id: '$outcome', n: { $sum: 1 } } }]).toArray();
       return Object.fromEntries(rows.map((r) => [r._id, r.n]));
     },
 

@@ -100,6 +100,8 @@ async function joinRu(user: FakeUser, phone: string, name: string, payload?: str
   await user.waitForText('остался последний шаг');
   user.pressButtonWithText('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
+  // Then the marketing question, its own message: the join is over once it is here.
+  await user.waitForText('Присылать вам сюда акции');
   const card = /Ваша карта: (\d+)/.exec(welcome.text ?? '')?.[1];
   expect(card).toBeDefined();
   return card!;

@@ -163,6 +163,7 @@ async function joinTelegram(user: FakeUser, phone: string, name: string): Promis
   await user.waitForText('остался последний шаг');
   user.pressButtonWithText('✅ Даю согласие');
   const welcome = await user.waitForText(`Добро пожаловать в программу, ${name}!`);
+  await user.waitForText('Присылать вам сюда акции');
   return /Ваша карта: (\d+)/.exec(welcome.text ?? '')![1]!;
 }
 

@@ -166,16 +166,18 @@ describe('consent, unsubscribe, blocked, quiet hours, cap', () => {
     env.tg.failNext('sendMessage', 1, 2);
     const before = env.tg.calls.length;
     const b = await env.t.core.broadcasts.create({ text: 'После паузы', audience: { kind: 'cards', numbers: cards }, channels: ['telegram'] });
-    await waitForStatus(env, b.id, 'done');
+    await waitForStatus(env, b.id, 'done', 80_000);
     const calls = env.tg.calls.slice(before).filter((c) => c.method === 'sendMessage');
     const refused = calls.findIndex((c) => c.status === 429);
     expect(refused).toBeGreaterThanOrEqual(0);
     const at429 = calls[refused]?.at ?? 0;
-    // Sends already in flight when the 429 came land right after it; then nothing until retry_after passed.
-    const duringPause = calls.filter((c) => c.at > at429 + 300 && c.at < at429 + 1900);
-    expect(duringPause).toEqual([]);
+    // Sends already in flight when the 429 came (at most the worker's 20 at once) land just after
+    // it, however slow a loaded machine is; then nothing until retry_after has passed.
+    expect(calls.filter((c) => c.at > at429 && c.at <= at429 + 1000).length).toBeLessThanOrEqual(20);
+    const duringPause = calls.filter((c) => c.at > at429 + 1000 && c.at < at429 + 1900);
+    expect(duringPause.map((c) => ({ dt: c.at - at429, status: c.status, chat: c.params.chat_id }))).toEqual([]);
     expect(calls.filter((c) => c.at >= at429 + 1900).length).toBeGreaterThan(0);
     for (const m of ms) expect(sentTo(m.tg ?? 0)).toHaveLength(1);
     expect((await env.t.core.broadcasts.get(b.id)).counts.telegram).toMatchObject({ sent: 60, failed: 0 });
-  }, 30_000);
+  }, 120_000);
 });

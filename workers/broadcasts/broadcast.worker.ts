@@ -199,7 +199,10 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
   const tick = queues.worker(
     BROADCAST_QUEUES.tick,
     async () => {
-      for (const id of await broadcasts.active()) await jobs.plan(id);
+      for (const id of await broadcasts.active()) {
+        // Counters a dead worker left behind are recounted; then the planner takes the rest.
+        if (!(await broadcasts.reconcile(id))) await jobs.plan(id);
+      }
       if (Date.now() - lastAutomations >= AUTOMATIONS_EVERY_MS) {
         lastAutomations = Date.now();
         const started = await broadcasts.automations.run();
