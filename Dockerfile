@@ -10,6 +10,8 @@ RUN npx tsc --noEmit
 # Runtime stage: production dependencies only, non-root user.
 FROM node:20.20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DO_NOT_TRACK=1
+# A font with Cyrillic for the store posters (PDF); without it they are printed in English.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -48,6 +48,7 @@ export async function buildRoleApp(deps: ApiRoleDeps, channels?: Channels): Prom
     lookupRateLimit: { max: 120, timeWindowMs: 60_000, nameSpace: `${deps.config.queuePrefix}:rate:` },
     insightJobs: deps.insightJobs,
     importMaxBytes: deps.config.insight.importMaxBytes,
+    joinPage: { publicUrl: deps.config.http.publicUrl, links: { telegramBot: channels?.telegram?.username, vkCommunity: channels?.vk?.community } },
     panel: { i18n: deps.i18n, config: deps.config.panel, publicUrl: deps.config.http.publicUrl, redisPrefix: `${deps.config.queuePrefix}:panel:` },
   });
 }

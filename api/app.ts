@@ -15,7 +15,11 @@ import { cardRoutes } from './routes/cards.routes.js';
 import { contestAdminRoutes, contestPublicRoutes } from './routes/contests.routes.js';
 import { healthRoutes, type HealthChecks } from './routes/health.routes.js';
 import { memberRoutes } from './routes/members.routes.js';
+import { joinRoutes } from './routes/join.routes.js';
 import { partnerRoutes } from './routes/partners.routes.js';
+import type { JoinLimiter, JoinLimits } from '../core/enrolment/web-join.service.js';
+import { createI18n } from '../core/i18n/i18n.js';
+import { createRedisRateLimiter } from '../infra/redis-rate.js';
 import { purchaseRoutes } from './routes/purchases.routes.js';
 import { settingsRoutes } from './routes/settings.routes.js';
 import type { Wallet } from '../core/wallet/wallet.service.js';
@@ -58,6 +62,8 @@ export interface AppDeps {
   insightJobs?: InsightJobs;
   /** Largest import file accepted (IMPORT_MAX_BYTES); default 100 MiB. */
   importMaxBytes?: number;
+  /** The public join page (/join): the bots to link to, PUBLIC_URL, and its attempt limits (tests lower them). */
+  joinPage?: { publicUrl?: string | undefined; links?: { telegramBot?: string | undefined; vkCommunity?: string | undefined }; limits?: JoinLimits };
   /** The staff web panel at /admin (needs the core); without it, /admin is not served. */
   panel?: PanelOptions;
 }
@@ -114,6 +120,26 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
   const publicLimits = deps.publicRateLimit ?? { max: 60, timeWindowMs: 60_000 };
   const publicLimit = app.rateLimit({ max: publicLimits.max, timeWindow: publicLimits.timeWindowMs, keyGenerator: (req: FastifyRequest) => `ip:${req.ip}` });
   await app.register(authPlugin, { stores: core.stores, adminToken: deps.adminToken, sessions: deps.panel ? core.sessions : undefined });
+  const i18n = await createI18n();
+  // Join attempts are counted in Redis when there is one (every api process shares it); if
+  // Redis fails, in MongoDB rather than not at all.
+  const redisLimiter = deps.redis ? createRedisRateLimiter(deps.redis, limit.nameSpace ?? 'loyalty:rate:') : null;
+  const joinLimiter: JoinLimiter = {
+    hit: async (scope, key, l) => (redisLimiter ? redisLimiter.hit(scope, key, l).catch(() => core.rates.hit(scope, key, l)) : core.rates.hit(scope, key, l)),
+  };
+  const wallet = deps.wallet;
+  const webJoin = core.webJoin({ limiter: joinLimiter, ...(deps.joinPage?.limits ? { limits: deps.joinPage.limits } : {}) });
+  await app.register(
+    joinRoutes({
+      webJoin,
+      i18n,
+      settings: () => core.settings.current(),
+      walletLink: wallet ? (n: string) => wallet.linkFor(n) : undefined,
+      links: deps.joinPage?.links ?? {},
+      publicUrl: deps.joinPage?.publicUrl,
+      pageLimit: publicLimit,
+    }),
+  );
   if (deps.wallet) {
     await app.register(walletRoutes({ wallet: deps.wallet }));
     // Device logs: unauthenticated, so a stricter budget per address than the other public routes.
@@ -144,7 +170,7 @@ async function registerApi(app: FastifyInstance, core: Core, deps: AppDeps): Pro
               .catch((err: unknown) => req.log.error({ err }, 'audit entry not written'));
           });
           await adm.register(userRoutes({ core }));
-          await adm.register(storeRoutes({ admin }));
+          await adm.register(storeRoutes({ admin, i18n, publicUrl: deps.joinPage?.publicUrl }));
           await adm.register(partnerRoutes({ partners: core.partners }));
           await adm.register(memberRoutes({ admin, who: 'admin' }));
           await adm.register(settingsRoutes({ core }));

@@ -7,7 +7,8 @@
  *  - latency of an accrual-only purchase and of a single movement against a bare
  *    `findOneAndUpdate` `$inc` on the same server, interleaved in rounds so both see the same
  *    machine state.
- * Goals (issue 9): ≤ 4 / ≤ 6 / ≤ 3 commands.
+ * Goals (issue 9): ≤ 4 / ≤ 6 / ≤ 3 commands; a purchase at a partner's store (issue 15) as one
+ * without redemption.
  */
 import { benchCore, progress, SETTINGS_REFRESH, summary, total } from './bench.servers.js';
 
@@ -27,8 +28,10 @@ try {
   const bare = b.conn.collection<{ _id: string; balance: number }>('bench_bare');
   await bare.insertOne({ _id: 'card', balance: 0 });
   let seq = 0;
-  const purchase = (redeem: number) =>
-    b.core.purchases.purchase({ storeId: 'bench', receiptId: `r-${++seq}`, cardNumber: card._id, totalKopecks: 50_000, redeemPoints: redeem });
+  // A partner's store: its terms come from the in-memory partner list, so it costs what the programme's store does.
+  const partner = await b.core.partners.create({ name: 'Bench partner', percentBp: 1000, redeemCapBp: 5000 });
+  const purchase = (redeem: number, partnerId?: string) =>
+    b.core.purchases.purchase({ storeId: 'bench', receiptId: `r-${++seq}`, cardNumber: card._id, totalKopecks: 50_000, redeemPoints: redeem, partnerId });
   const adjust = () => b.core.ledger.adjust({ key: `a-${++seq}`, card: card._id, points: 1, reason: 'bench', author: 'bench' });
   for (let i = 0; i < 10; i++) {
     await bare.findOneAndUpdate({ _id: 'card' }, { $inc: { balance: 1 } });
@@ -42,6 +45,7 @@ try {
   for (const [name, goal, op] of [
     ['purchase, no redemption', 4, () => purchase(0)],
     ['purchase with redemption', 6, () => purchase(5)],
+    ["purchase at a partner's", 4, () => purchase(0, partner.id)],
     ['single movement (adjust)', 3, adjust],
   ] as const) {
     b.commands.start();

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { createAdminService } from './admin/admin.service.js';
 import { createBroadcastRepository } from './broadcasts/broadcast.repository.js';
@@ -40,6 +41,9 @@ import { createPartnerRepository } from './partners/partner.repository.js';
 import { createPartnerService } from './partners/partner.service.js';
 import { createSettingsRepository } from './programme/settings.repository.js';
 import { createErasure } from './privacy/erasure.service.js';
+import { createJoinFormTokens } from './enrolment/join-form.token.js';
+import { createWebTill } from './till/web-till.service.js';
+import { createWebJoin, type JoinLimiter, type JoinLimits } from './enrolment/web-join.service.js';
 import { createPurchaseService } from './purchases/purchase.service.js';
 import { createReportsRepository } from './reports/reports.repository.js';
 import { createAudienceRepository } from './segments/audience.repository.js';
@@ -170,6 +174,7 @@ export function createCore(deps: CoreDeps) {
   const sessionRepo = createSessionRepository(deps.conn);
   const sessions = createSessionService({ repo: sessionRepo, users, clock, policy: deps.panelSessions ?? { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 } });
   const audit = createAuditLog(deps.conn, { clock });
+  const directory = createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,
@@ -207,6 +212,21 @@ export function createCore(deps: CoreDeps) {
       giveaway: (g: { helix: HelixPort; i18n: I18n; log: TwitchLog; options?: GiveawayOptions }) =>
         createTwitchGiveaway({ contests, state: twitchState, clock, ...g }),
     },
+    /**
+     * Joining on the public web page (/join): attempts counted by `limiter` (the API gives its
+     * Redis; else MongoDB counters), the form signed with a key derived from the phone-hash key.
+     */
+    webJoin: (opts: { limiter?: JoinLimiter; limits?: JoinLimits } = {}) =>
+      createWebJoin({
+        members,
+        stores,
+        settings,
+        limiter: opts.limiter ?? rates,
+        hash: hasher.of,
+        tokens: createJoinFormTokens(createHmac('sha256', deps.phoneHashSecret).update('join-form').digest('base64url'), () => clock.now()),
+        clock,
+        ...(opts.limits ? { limits: opts.limits } : {}),
+      }),
     /** Apple Wallet passes on this core, once the signing set-up is known (infra/runtime.ts). */
     createWallet: (w: Omit<WalletDeps, 'models' | 'Cards' | 'cards' | 'members' | 'settings' | 'partners' | 'clock'>) =>
       createWallet({ models: wallets, Cards, cards, members, settings, partners: () => partners.all(), clock, ...w }),
@@ -215,7 +235,9 @@ export function createCore(deps: CoreDeps) {
     /** Broadcasts through Telegram, VK and Wallet, and the automations on the same engine (core/broadcasts). */
     broadcasts,
     /** The staff's member search and member page (the web panel). */
-    directory: createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn), members, cards, history, settings }),
+    directory,
+    /** The web till ("Касса") of the panel: the till API's purchases and refunds for a signed-in cashier's store. */
+    webTill: createWebTill({ purchases, cards, directory, members, stores, partners, settings }),
     /** Staff accounts of the web panel (roles in core/access/access.policy.ts). */
     users,
     /** Signed-in panel sessions. */

@@ -12,6 +12,7 @@ interface NavItem {
 const NAV: NavItem[] = [
   { href: '/admin', label: 'panel:nav.dashboard', action: 'dashboard.view' },
   { href: '/admin/members', label: 'panel:nav.members', action: 'members.view' },
+  { href: '/admin/till', label: 'till:nav', action: 'till.operate' },
   { href: '/admin/broadcasts', label: 'panel:nav.broadcasts', action: 'broadcasts.view' },
   { href: '/admin/segments', label: 'panel:nav.segments', action: 'segments.view' },
   { href: '/admin/reports', label: 'panel:nav.reports', action: 'reports.view' },

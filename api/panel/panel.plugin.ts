@@ -25,6 +25,7 @@ import { reportPages } from './routes/reports.pages.js';
 import { segmentPages } from './routes/segments.pages.js';
 import { settingsPages } from './routes/settings.pages.js';
 import { walletPages } from './routes/wallet.pages.js';
+import { tillPages } from './routes/till.pages.js';
 
 export const VIEWS_DIR = join(import.meta.dirname, 'views');
 
@@ -113,5 +114,6 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
     await app.register(reportPages(ctx));
     await app.register(importPages(ctx));
     await app.register(walletPages(ctx));
+    await app.register(tillPages(ctx));
   };
 }

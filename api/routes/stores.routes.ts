@@ -1,11 +1,33 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { AdminService } from '../../core/admin/admin.service.js';
+import type { I18n } from '../../core/i18n/i18n.js';
 import { createdStore, createStoreBody, revokedKeys, rotatedKey, rotateKeyBody, storeIdParams, storeList } from '../schemas/admin.schema.js';
 import { ADMIN_SECURITY, errorResponses } from '../schemas/common.schema.js';
 
 /** Admin: stores (tills) and their API keys: create, list, rotate, revoke. */
-export function storeRoutes(deps: { admin: AdminService }): FastifyPluginAsyncZod {
+export function storeRoutes(deps: { admin: AdminService; i18n: I18n; publicUrl?: string | undefined }): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get(
+      '/stores/:id/poster.pdf',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "A printable A4 poster for the store's counter: its name, a call to action and the QR code of /join?store=<id>",
+          security: ADMIN_SECURITY,
+          params: storeIdParams,
+          querystring: z.strictObject({ lang: z.enum(['ru', 'en']).default('ru').describe('Language of the poster (English when the server has no Cyrillic font)') }),
+          response: { 200: z.any().describe('application/pdf'), ...errorResponses('store_not_found') },
+        },
+      },
+      async (req, reply) => {
+        // PUBLIC_URL when known (the address customers reach), else the address this request came to.
+        const publicUrl = deps.publicUrl ?? `${req.protocol}://${req.host}`;
+        const r = await deps.admin.storePoster(req.params.id, { publicUrl, lang: req.query.lang, i18n: deps.i18n });
+        return reply.header('content-type', 'application/pdf').header('content-disposition', `inline; filename="${r.fileName}"`).send(r.pdf);
+      },
+    );
+
     app.post(
       '/stores',
       {

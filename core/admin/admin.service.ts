@@ -8,6 +8,8 @@ import type { PartnerService } from '../partners/partner.service.js';
 import type { SettingsRepository } from '../programme/settings.repository.js';
 import { registerStorePrefix, unregisterStorePrefix } from '../stores/store-prefix.js';
 import type { KeyRotation, Store, StoreRepository } from '../stores/store.repository.js';
+import { renderStorePoster } from '../stores/store-poster.js';
+import type { I18n, Language } from '../i18n/i18n.js';
 
 export interface Enrolment {
   memberId: string;
@@ -50,6 +52,16 @@ export function createAdminService(deps: {
         if (cardPrefix) await unregisterStorePrefix(deps.settings, id).catch(() => undefined);
         throw err;
       }
+    },
+
+    /** The printable poster of a store: its name and a QR code of `<publicUrl>/join?store=<id>`. */
+    async storePoster(storeId: string, opts: { publicUrl: string; lang: Language; i18n: Pick<I18n, 't'> }): Promise<{ pdf: Buffer; fileName: string }> {
+      const store = /^[0-9a-f]{24}$/.test(storeId) ? await deps.stores.findById(storeId) : null;
+      if (!store) throw new DomainError('store_not_found', 'no such store');
+      const settings = await deps.settings.current();
+      const joinUrl = `${opts.publicUrl.replace(/\/+$/, '')}/join?store=${store.id}`;
+      const { pdf } = await renderStorePoster({ storeName: store.name, joinUrl, welcomeBonus: settings.welcomeBonus, lang: opts.lang, i18n: opts.i18n });
+      return { pdf, fileName: `poster-${store.id}.pdf` };
     },
 
     listStores(): Promise<Store[]> {

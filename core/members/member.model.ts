@@ -1,6 +1,6 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 
-export const CHANNELS = ['telegram', 'vk', 'twitch', 'console', 'till', 'admin'] as const;
+export const CHANNELS = ['telegram', 'vk', 'twitch', 'console', 'till', 'admin', 'web'] as const;
 export type Channel = (typeof CHANNELS)[number];
 export const MEMBER_STATUSES = ['active', 'blocked', 'erased'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];

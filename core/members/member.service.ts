@@ -102,7 +102,9 @@ export function createMemberService(deps: {
 
   /** Reserves a number on the member first, then creates the card: a retry finds the reservation. */
   async function ensureCard(member: MemberDoc, settings: ProgrammeSettings): Promise<CardDoc> {
-    const prefix = (member.storeId ? settings.cardPrefixes.stores[member.storeId] : undefined) ?? settings.cardPrefixes.channels[member.joinedVia] ?? '70';
+    // Channels without a prefix of their own in the settings (the web join page) take the shop's default.
+    const byChannel: Partial<Record<Channel, string>> = settings.cardPrefixes.channels;
+    const prefix = (member.storeId ? settings.cardPrefixes.stores[member.storeId] : undefined) ?? byChannel[member.joinedVia] ?? '70';
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await Members.findById(member._id).lean<MemberDoc>();
       if (current?.cardNumber) {

@@ -34,14 +34,14 @@ describe('admin API', () => {
       const res = await admin('POST', '/stores', { name: 'Kiosk', cardPrefix: 'K7' });
       expect(res.statusCode).toBe(201);
       const created = res.json();
-      expect(created).toEqual({ id: expect.any(String), name: 'Kiosk', key: expect.stringMatching(/^sk_[\w-]{32}$/) });
+      expect(created).toEqual({ id: expect.any(String), name: 'Kiosk', key: expect.stringMatching(/^sk_[\w-]{32}$/), partnerId: null });
       const raw = await t.conn.collection('stores').findOne({ name: 'Kiosk' });
       expect(raw?.keyHash).toBe(hashKey(created.key));
       expect(JSON.stringify(raw)).not.toContain(created.key);
 
       const list = await admin('GET', '/stores');
       expect(list.statusCode).toBe(200);
-      expect(list.json().items).toContainEqual({ id: created.id, name: 'Kiosk', keyHint: created.key.slice(0, 7), cardPrefix: 'K7', active: true });
+      expect(list.json().items).toContainEqual({ id: created.id, name: 'Kiosk', keyHint: created.key.slice(0, 7), cardPrefix: 'K7', partnerId: null, active: true });
       expect(list.body).not.toContain(created.key);
 
       // The store prefix is registered where enrolment reads it: its till issues K7… cards.

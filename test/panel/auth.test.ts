@@ -172,11 +172,11 @@ describe('roles', () => {
     expect(page.body).not.toContain('href="/admin/stores"');
   });
 
-  it('sends a cashier to its account page and keeps it out of members', async () => {
+  it('sends a cashier to its till and keeps it out of members', async () => {
     const cashier = await t.user('cashier');
     const c = client(t.app);
     const res = await c.login(cashier.email);
-    expect(res.headers.location).toBe('/admin/account');
+    expect(res.headers.location).toBe('/admin/till');
     expect((await c.get('/admin/members')).statusCode).toBe(403);
   });
 });
