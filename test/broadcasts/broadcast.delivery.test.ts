@@ -171,11 +171,10 @@ describe('consent, unsubscribe, blocked, quiet hours, cap', () => {
     const refused = calls.findIndex((c) => c.status === 429);
     expect(refused).toBeGreaterThanOrEqual(0);
     const at429 = calls[refused]?.at ?? 0;
-    // Sends already in flight when the 429 came (at most the worker's 20 at once) land just after
-    // it, however slow a loaded machine is; then nothing until retry_after has passed.
-    expect(calls.filter((c) => c.at > at429 && c.at <= at429 + 1000).length).toBeLessThanOrEqual(20);
-    const duringPause = calls.filter((c) => c.at > at429 + 1000 && c.at < at429 + 1900);
-    expect(duringPause.map((c) => ({ dt: c.at - at429, status: c.status, chat: c.params.chat_id }))).toEqual([]);
+    // Only sends already in flight when the 429 came (at most the worker's 20 at once) may land
+    // during the 2 s of retry_after, however slow a loaded machine makes them; unpaused, the
+    // 25/s limiter would have let up to 50 through in that time.
+    expect(calls.filter((c) => c.at > at429 && c.at < at429 + 1900).length).toBeLessThanOrEqual(20);
     expect(calls.filter((c) => c.at >= at429 + 1900).length).toBeGreaterThan(0);
     for (const m of ms) expect(sentTo(m.tg ?? 0)).toHaveLength(1);
     expect((await env.t.core.broadcasts.get(b.id)).counts.telegram).toMatchObject({ sent: 60, failed: 0 });
