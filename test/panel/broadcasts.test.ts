@@ -1,59 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTelegramApi } from '../../bots/telegram/telegram.bot.js';
-import { telegramBroadcastSender } from '../../bots/telegram/telegram.broadcast.js';
-import { createVk } from '../../bots/vk/vk.bot.js';
-import { vkBroadcastSender } from '../../bots/vk/vk.broadcast.js';
-import { createI18n } from '../../core/i18n/i18n.js';
-import { createLogger } from '../../infra/logger.js';
-import { startBroadcastWorkers } from '../../workers/broadcasts/broadcast.worker.js';
-import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.fake.js';
-import { startFakeVk, type FakeVk } from '../fakes/vk.fake.js';
-import { testPhone } from '../helpers/core.js';
-import { testQueues } from '../helpers/env.js';
+import type { FakeTelegram } from '../fakes/telegram.fake.js';
+import { startBroadcastDelivery } from './panel.broadcast-env.js';
 import { client, startPanelApp, type PanelApp } from './panel.fixture.js';
 
 let p: PanelApp;
 let tg: FakeTelegram;
-let vk: FakeVk;
-let workers: { close(): Promise<void> };
-const queues = testQueues();
+let delivery: Awaited<ReturnType<typeof startBroadcastDelivery>>;
 let segmentId = '';
-let chat = 700_000;
-
-async function enrol(telegram: boolean): Promise<void> {
-  chat += 1;
-  const r = await p.core.members.enroll({ phone: testPhone(), name: 'Анна', consent: true, channel: telegram ? 'telegram' : 'vk', language: 'ru', identity: telegram ? `telegram:${chat}` : `vk:${chat}` });
-  await p.core.broadcasts.setMarketing(String(r.member._id), [telegram ? 'telegram' : 'vk'], true);
-}
 
 beforeAll(async () => {
   p = await startPanelApp({ realClock: true });
-  tg = await startFakeTelegram({ globalRate: 100 });
-  vk = await startFakeVk({ groupId: 4242, screenName: 'shop' });
-  const i18n = await createI18n();
-  workers = await startBroadcastWorkers({
-    core: p.core,
-    queues,
-    redis: p.redis,
-    senders: {
-      telegram: telegramBroadcastSender(createTelegramApi({ enabled: true, token: tg.token, apiRoot: tg.apiRoot, mode: { kind: 'polling' } }, { waits: false }), i18n),
-      vk: vkBroadcastSender(createVk({ enabled: true, token: vk.token, groupId: 4242, apiBaseUrl: vk.baseUrl, rps: 100, mode: { kind: 'longpoll' } }), i18n),
-    },
-    wallet: null,
-    logger: createLogger('silent'),
-    options: { recheckMs: 200, stallMs: 5000, tickMs: 300 },
-  });
-  for (let i = 0; i < 3; i += 1) await enrol(true);
-  for (let i = 0; i < 2; i += 1) await enrol(false);
-  await p.core.insight.segments.rebuild();
-  segmentId = (await p.core.insight.segments.create({ name: 'Telegram', rules: { op: 'and', rules: [{ field: 'channel', op: 'eq', value: 'telegram' }] } })).id;
+  delivery = await startBroadcastDelivery(p, { telegram: 3, vk: 2 });
+  tg = delivery.tg;
+  segmentId = delivery.segmentId;
 }, 60_000);
 
 afterAll(async () => {
-  await workers.close();
-  await queues.close();
-  await tg.close();
-  await vk.close();
+  await delivery.close();
   await p.close();
 });
 
