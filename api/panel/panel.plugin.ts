@@ -16,6 +16,7 @@ import { CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE } from './panel.co
 import { createRenderer, isHtmx, panelOf } from './panel.context.js';
 import type { PanelContext, PanelDeps } from './panel.types.js';
 import { authPages } from './routes/auth.pages.js';
+import { broadcastPages } from './routes/broadcasts.pages.js';
 import { adminPages } from './routes/admin.pages.js';
 import { contestPages } from './routes/contests.pages.js';
 import { dashboardPages } from './routes/dashboard.pages.js';
@@ -106,6 +107,7 @@ export function panelPlugin(deps: PanelDeps): FastifyPluginAsync {
 
     await app.register(authPages(ctx, throttle));
     await app.register(dashboardPages(ctx));
+    await app.register(broadcastPages(ctx));
     await app.register(memberPages(ctx));
     await app.register(contestPages(ctx));
     await app.register(adminPages(ctx));

@@ -36,7 +36,5 @@ export function dashboardPages(ctx: PanelContext): FastifyPluginAsync {
       };
       return render(req, reply, 'dashboard', { title: 'panel:nav.dashboard', month, week, activity, contests, chartData: charts });
     });
-    // Broadcasts are built on core/broadcasts (another issue): until it is in core, the page says so.
-    app.get('/broadcasts', { preHandler: ctx.guard('broadcasts.view') }, async (req, reply) => render(req, reply, 'broadcasts', { title: 'panel:nav.broadcasts' }));
   };
 }
