@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { addDays, shopDay, startOfShopDay } from '../../../core/insight/shop-time.js';
 import type { PanelContext } from '../panel.types.js';
 
-/** The dashboard: counters from the reports (daily stats), charts over 30 days, the latest contests. */
+/** The dashboard: counters from the reports (daily stats), charts over 30 days, the latest broadcasts and contests. */
 export function dashboardPages(ctx: PanelContext): FastifyPluginAsync {
   const { core, render } = ctx;
   const reports = core.insight.reports;
@@ -11,11 +11,12 @@ export function dashboardPages(ctx: PanelContext): FastifyPluginAsync {
       const tz = core.insight.timeZone;
       const today = shopDay(core.clock.now(), tz);
       const from = addDays(today, -29);
-      const [month, week, activity, contests] = await Promise.all([
+      const [month, week, activity, contests, broadcasts] = await Promise.all([
         reports.summary({ from, to: today }),
         reports.summary({ from: addDays(today, -6), to: today }),
         reports.activity({ from, to: today }),
         core.contests.list({ limit: 5 }),
+        core.broadcasts.list({ limit: 5, kind: 'campaign' }),
       ]);
       const days = await core.insight.daily.byDay(from, today);
       const x: number[] = [];
@@ -34,7 +35,7 @@ export function dashboardPages(ctx: PanelContext): FastifyPluginAsync {
         points: { x, series: [{ label: t('panel:dashboard.issued'), values: issued }, { label: t('panel:dashboard.redeemed'), values: redeemed }] },
         purchases: { x, series: [{ label: t('panel:dashboard.purchases'), values: purchases }] },
       };
-      return render(req, reply, 'dashboard', { title: 'panel:nav.dashboard', month, week, activity, contests, chartData: charts });
+      return render(req, reply, 'dashboard', { title: 'panel:nav.dashboard', month, week, activity, contests, broadcasts: broadcasts.items, chartData: charts });
     });
   };
 }
