@@ -158,7 +158,14 @@ export function createBroadcastService(deps: {
       scheduledAt,
       holdoutPercent,
       ignoreQuietHours: input.ignoreQuietHours === true,
-      status: 'scheduled',
+      ...unplanned(now),
+    };
+  }
+
+  /** A new broadcast's delivery state: nothing counted, planned or started yet. */
+  function unplanned(now: Date) {
+    return {
+      status: 'scheduled' as const,
       recipients: { telegram: 0, vk: 0, wallet: 0, total: 0 },
       counts: { telegram: emptyCounts(), vk: emptyCounts(), wallet: emptyCounts() },
       holdout: 0,
@@ -502,16 +509,7 @@ export function createBroadcastService(deps: {
         scheduledAt: null,
         holdoutPercent: 0,
         ignoreQuietHours: false,
-        status: 'scheduled',
-        recipients: { telegram: 0, vk: 0, wallet: 0, total: 0 },
-        counts: { telegram: emptyCounts(), vk: emptyCounts(), wallet: emptyCounts() },
-        holdout: 0,
-        unsubscribed: 0,
-        cursor: null,
-        planned: false,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
+        ...unplanned(now),
       };
       try {
         return (await start(doc)).id;
