@@ -34,6 +34,15 @@ const SEND_ATTEMPTS = 5;
 /** Automations run once an hour (the sweep runs every tick). */
 const AUTOMATIONS_EVERY_MS = 3_600_000;
 
+/**
+ * BullMQ's limiter counts fixed windows: `rate` per 1,000 ms lets two windows' worth through
+ * within a second at their boundary (50 for 25/s, and Telegram refuses past 30). One job per
+ * 1000/rate ms keeps any second at rate + 1 at most.
+ */
+function evenly(rate: number): { max: number; duration: number } {
+  return { max: 1, duration: Math.max(1, Math.floor(1000 / rate)) };
+}
+
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, data: unknown): T {
   const r = schema.safeParse(data);
   if (!r.success) throw new UnrecoverableError(`invalid broadcast job: ${r.error.message}`);
@@ -136,7 +145,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       }
       throw new Error(`telegram: ${r.reason}`);
     },
-    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: { max: o.telegramRate, duration: 1000 }, ...lock },
+    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: evenly(o.telegramRate), ...lock },
   );
 
   const vk = queues.worker(
@@ -167,7 +176,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       });
       await broadcasts.finishBatch(b._id, 'vk', claim, outcomes);
     },
-    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: { max: o.vkRate, duration: 1000 }, ...lock },
+    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: evenly(o.vkRate), ...lock },
   );
 
   const wallet = queues.worker(
