@@ -132,7 +132,8 @@ describe('consent, unsubscribe, blocked, quiet hours, cap', () => {
     await waitForStatus(env, urgent.id, 'done');
     // The held one's plan job waits (put back at most recheckMs at a time) and nothing went out.
     const plan = env.queues.queue('broadcast-plan');
-    expect(await plan.getJobState(`plan.${held.id}`)).toBe('delayed');
+    // (Polled: a loaded machine may catch the job in the instant it looks again.)
+    await expect.poll(() => plan.getJobState(`plan.${held.id}`), { timeout: 15_000 }).toBe('delayed');
     expect(sentTo(a.tg ?? 0).map((m) => m.text)).toEqual(['Сегодня закрыто']);
     expect((await env.t.core.broadcasts.get(held.id)).status).toBe('scheduled');
     // 09:01 the next morning.
