@@ -253,15 +253,7 @@ export function createBroadcastService(deps: {
         scheduledAt: null,
         holdoutPercent: 0,
         ignoreQuietHours: true,
-        status: 'scheduled',
-        counts: { telegram: emptyCounts(), vk: emptyCounts(), wallet: emptyCounts() },
-        holdout: 0,
-        unsubscribed: 0,
-        cursor: null,
-        planned: false,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
+        ...unplanned(now),
       });
     },
 
