@@ -20,6 +20,7 @@ import type { I18n } from './i18n/i18n.js';
 import { createImportApplyRepository } from './imports/import-apply.repository.js';
 import { createImportRepository } from './imports/import.repository.js';
 import { createDailyStatsRepository } from './insight/daily-stats.repository.js';
+import { createMemberCountsRepository } from './insight/member-counts.repository.js';
 import { createInsight } from './insight/insight.js';
 import { createMemberStatsRepository } from './insight/member-stats.repository.js';
 import { createLedger, type LedgerHooks } from './ledger/ledger.service.js';
@@ -150,10 +151,11 @@ export function createCore(deps: CoreDeps) {
   const insight = createInsight({
     repos: {
       daily: createDailyStatsRepository(deps.conn),
-      memberStats: createMemberStatsRepository(deps.conn),
+      memberStats: createMemberStatsRepository(deps.conn, { guarded: deps.guardedCardWrites ?? true }),
       audience: createAudienceRepository(deps.conn),
       segments: createSegmentRepository(deps.conn),
       reports: createReportsRepository(deps.conn),
+      memberCounts: createMemberCountsRepository(deps.conn),
       exports: createExportRepository(deps.conn),
       imports: createImportRepository(deps.conn),
       importTarget: createImportApplyRepository(deps.conn),

@@ -14,6 +14,8 @@ async function insertOnce(model: { collection: { insertOne(doc: never): Promise<
   }
 }
 
+const ROLLUP_ID = 'rollup';
+
 /**
  * The daily stats' storage: facts inserted once by their `_id` (the insert is the claim), the
  * roll-up of facts into days and retention cells (rollup.repository.ts), and reads of the
@@ -42,6 +44,15 @@ export function createDailyStatsRepository(conn: Connection) {
         (await rollupCells(m.BuyerMonths, m.Cohorts, [], clock)) +
         (await rollupCells(m.PartnerFacts, m.PartnerDays, PARTNER_FIELDS, clock))
       );
+    },
+
+    /** When the last roll-up ran and how long it took (insight_snapshots `rollup`). */
+    async lastRollup(): Promise<{ at: Date; tookMs: number } | null> {
+      const doc = await m.Snapshots.findById(ROLLUP_ID).lean();
+      return doc ? { at: doc.at, tookMs: Number(doc.data.tookMs ?? 0) } : null;
+    },
+    async saveRollup(at: Date, tookMs: number): Promise<void> {
+      await m.Snapshots.collection.replaceOne({ _id: ROLLUP_ID as never }, { at, data: { tookMs } }, { upsert: true });
     },
 
     /** The rolled-up partner days `from`..`to` (inclusive): `_id` = `<day>|<partnerId or ->`. */

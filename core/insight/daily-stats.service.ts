@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import type { DailyStatsRepository } from './daily-stats.repository.js';
 import { DAILY_FIELDS, PARTNER_FIELDS, zeroDaily, type DailyValues, type FactDoc } from './insight.model.js';
 import type { InsightMovement } from './points-event.parse.js';
+import { createRefresher } from './refresher.js';
 import { shopDay, shopMonth } from './shop-time.js';
 
 /** The partner cell of receipts at stores without a partner (the programme's own). */
@@ -36,11 +37,30 @@ export function dailyValuesOf(m: InsightMovement): Partial<DailyValues> {
  * Daily stats fed by the outbox, exactly once under retries: each event becomes one fact whose
  * `_id` is the event id (the insert is the claim; a BullMQ job run twice inserts nothing the
  * second time), and a roll-up recomputes each touched day from its facts (see
- * rollup.repository.ts). Reports roll up first, then read one document per day.
+ * rollup.repository.ts). Reports roll up first when that is cheap (`fresh`), then read one document per day.
  */
-export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: string; clock?: Clock }) {
+export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: string; clock?: Clock; options?: Partial<{ liveUnderMs: number; staleAfterMs: number }>; onBackgroundError?: (err: unknown) => void }) {
   const repo = deps.repo;
   const clock = deps.clock ?? systemClock;
+  async function rollup(): Promise<number> {
+    const t0 = performance.now();
+    const at = clock.now();
+    const n = await repo.rollup(clock);
+    await repo.saveRollup(at, Math.round(performance.now() - t0));
+    return n;
+  }
+  // Reports roll up first when that is cheap; on a large base the worker's schedule and a
+  // background roll-up keep the days fresh instead (refresher.ts).
+  const refresher = createRefresher({
+    run: async () => {
+      await rollup();
+    },
+    last: () => repo.lastRollup(),
+    liveUnderMs: deps.options?.liveUnderMs ?? 300,
+    staleAfterMs: deps.options?.staleAfterMs ?? 300_000,
+    now: () => clock.now(),
+    onBackgroundError: deps.onBackgroundError ?? (() => undefined),
+  });
   return {
     init: (): Promise<void> => repo.init(),
 
@@ -67,9 +87,10 @@ export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: s
     },
 
     /** Folds new facts into days and retention cells; returns how many cells it recomputed. */
-    async rollup(): Promise<number> {
-      return repo.rollup(clock);
-    },
+    rollup,
+
+    /** Rolls up before a report when that is cheap, else in the background (see above). */
+    fresh: (): Promise<void> => refresher.fresh(),
 
     /** Sums of the days `from`..`to` (shop days, inclusive). Call rollup() first for up-to-date sums. */
     async sum(from: string, to: string): Promise<DailyValues> {

@@ -18,6 +18,8 @@ import type { Clock } from '../shared/clock.js';
 import type { DailyStatsRepository } from './daily-stats.repository.js';
 import { createDailyStats } from './daily-stats.service.js';
 import { createInsightConsumer } from './insight.consumer.js';
+import { createMemberCounts } from './member-counts.js';
+import type { MemberCountsRepository } from './member-counts.repository.js';
 import { createMemberStatsMirror } from './member-stats.mirror.js';
 import type { MemberStatsRepository } from './member-stats.repository.js';
 
@@ -28,6 +30,7 @@ export interface InsightRepositories {
   audience: AudienceRepository;
   segments: SegmentRepository;
   reports: ReportsRepository;
+  memberCounts: MemberCountsRepository;
   exports: ExportRepository;
   imports: ImportRepository;
   /** What an import row writes into the programme. */
@@ -65,12 +68,16 @@ export function createInsight(deps: InsightDeps) {
     timeZone: deps.timeZone,
   });
   const segments = createSegmentService({ repo: deps.repos.segments, audience: deps.repos.audience, clock: deps.clock, timeZone: deps.timeZone, settings: deps.settings });
-  const reports = createReports({ repo: deps.repos.reports, daily, segments, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
+  // A background refresh that fails leaves the figures as they were; the next read tries again.
+  const counts = createMemberCounts({ repo: deps.repos.memberCounts, clock: deps.clock, timeZone: deps.timeZone });
+  const reports = createReports({ repo: deps.repos.reports, daily, counts, segments, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   const partnerReport = createPartnerReport({ daily, names: deps.partnerNames, settings: deps.settings, clock: deps.clock, timeZone: deps.timeZone });
   return {
     timeZone: deps.timeZone,
     mirror,
     daily,
+    /** Member counts by day (joined, new, invited, last purchase): what the reports sum. */
+    counts,
     consumer,
     imports,
     segments,

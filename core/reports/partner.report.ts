@@ -45,7 +45,7 @@ export interface PartnerReport {
 export function createPartnerReport(deps: { daily: DailyStats; names: () => Promise<{ id: string; name: string }[]>; settings: () => Promise<ProgrammeSettings>; clock: Clock; timeZone: string }) {
   return async function partnerReport(input: { from?: string | undefined; to?: string | undefined }): Promise<PartnerReport> {
     const p = parsePeriod(input, deps.clock.now(), deps.timeZone);
-    await deps.daily.rollup();
+    await deps.daily.fresh();
     const [sums, partners, settings] = await Promise.all([deps.daily.byPartner(p.from, p.to), deps.names(), deps.settings()]);
     const names = new Map(partners.map((x) => [x.id, x.name]));
     const pv = settings.pointValueKopecks;

@@ -10,54 +10,19 @@ export interface Span {
 }
 
 /**
- * What the reports read beyond the daily documents: counts of members by indexed fields
- * (registration date, last purchase, referrer), the retention cells, referral opens, contests
- * and their entries, and purchase facts of given members. Never an aggregation over the whole
- * base. Erased members are left out of every member count.
+ * What the reports read beyond the daily documents and the member counts: the retention cells,
+ * referral opens, contests and their entries, and purchase facts of given members. Never an
+ * aggregation over the whole base.
  */
 export function createReportsRepository(conn: Connection) {
   const { Members } = memberModels(conn);
   const { Facts, ReferralOpens, Cohorts } = insightModels(conn);
   const { Contests, Entries } = contestModels(conn);
-  const notErased = { status: { $ne: 'erased' as const } };
   const joined = (s: Span) => ({ registeredAt: { $gte: s.start, $lt: s.end } });
   // Imported members joined the old programme: they are not new here.
   const notImported = { 'imported.createdByImport': { $ne: true } };
 
   return {
-    /** Members (not erased). */
-    members: (): Promise<number> => Members.countDocuments(notErased).exec(),
-
-    /** Members who had joined before `end`. */
-    joinedBefore: (end: Date): Promise<number> => Members.countDocuments({ ...notErased, registeredAt: { $lt: end } }).exec(),
-
-    /** Members who joined within the span, imported ones included (a retention cohort). */
-    joinedWithin: (s: Span): Promise<number> => Members.countDocuments({ ...notErased, ...joined(s) }).exec(),
-
-    /** Members new within the span: joined then, not brought by an import. */
-    newWithin: (s: Span): Promise<number> => Members.countDocuments({ ...notErased, ...joined(s), ...notImported }).exec(),
-
-    /** When each new member of the span joined. */
-    async *newJoinDates(s: Span): AsyncGenerator<Date> {
-      for await (const m of Members.find({ ...notErased, ...joined(s), ...notImported }, { registeredAt: 1 }).lean().cursor()) {
-        if (m.registeredAt) yield new Date(m.registeredAt);
-      }
-    },
-
-    /** Members whose last purchase was at or after `since`. */
-    boughtSince: (since: Date): Promise<number> => Members.countDocuments({ ...notErased, 'stats.lastPurchaseAt': { $gte: since } }).exec(),
-
-    /** Members with any purchase. */
-    purchasers: (): Promise<number> => Members.countDocuments({ ...notErased, 'stats.purchases': { $gt: 0 } }).exec(),
-
-    /** Members with purchases whose last purchase was before `before`. */
-    lapsedSince: (before: Date): Promise<number> =>
-      Members.countDocuments({ ...notErased, 'stats.purchases': { $gt: 0 }, 'stats.lastPurchaseAt': { $lt: before } }).exec(),
-
-    /** Members invited by someone who joined within the span; with `bought`, only those who have bought since. */
-    referredWithin: (s: Span, opts: { bought: boolean }): Promise<number> =>
-      Members.countDocuments({ ...notErased, referrerId: { $ne: null }, ...joined(s), ...(opts.bought ? { 'stats.purchases': { $gt: 0 } } : {}) }).exec(),
-
     /** Every retention cell `<join month>|<month>` with its buyers. */
     buyerCells(): Promise<{ _id: string; n: number }[]> {
       return Cohorts.find({}, { n: 1 }).lean<{ _id: string; n: number }[]>().exec();

@@ -1,5 +1,6 @@
 import type { DailyStats } from '../insight/daily-stats.service.js';
-import { monthsBetween, parsePeriod, shopDay, startOfShopDay, type Period } from '../insight/shop-time.js';
+import type { MemberCounts, MemberCountsView } from '../insight/member-counts.js';
+import { addDays, monthsBetween, parsePeriod, shopDay, type Period } from '../insight/shop-time.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import type { Clock } from '../shared/clock.js';
 import type { SegmentService } from '../segments/segment.service.js';
@@ -9,26 +10,26 @@ import type { ReportsRepository } from './reports.repository.js';
 export type PeriodInput = { from?: string | undefined; to?: string | undefined };
 const DAY = 86_400_000;
 const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : 0);
-const nextMonth = (m: string): string => monthsBetween(m, `${m.slice(0, 4)}-12`)[1] ?? `${Number(m.slice(0, 4)) + 1}-01`;
+const lastDayOf = (month: string): string => addDays(`${monthsBetween(month, `${month.slice(0, 4)}-12`)[1] ?? `${Number(month.slice(0, 4)) + 1}-01`}-01`, -1);
 
 /**
  * The reports. Amounts in kopecks, points in points, days and months in the shop's zone.
- * They read the daily documents (rolled up from the outbox's facts first: the work is what
- * happened since the last roll-up), the audience snapshot, and counts by indexed fields:
- * never an aggregation over the whole base.
+ * They read the daily documents (rolled up from the outbox's facts), the member counts by day
+ * (core/insight/member-counts.ts) and the audience snapshot: never a count or an aggregation
+ * over the whole base per figure. Both are refreshed on read while that is cheap, and in the
+ * background on a large base; `asOf` says when the member counts were taken.
  */
-export function createReports(deps: { repo: ReportsRepository; daily: DailyStats; segments: SegmentService; settings: () => Promise<ProgrammeSettings>; clock: Clock; timeZone: string }) {
+export function createReports(deps: { repo: ReportsRepository; daily: DailyStats; counts: MemberCounts; segments: SegmentService; settings: () => Promise<ProgrammeSettings>; clock: Clock; timeZone: string }) {
   const repo = deps.repo;
   const period = (p: PeriodInput): Period => parsePeriod(p, deps.clock.now(), deps.timeZone);
 
-  async function membersCounts(p: Period): Promise<{ total: number; new: number }> {
+  function membersCounts(c: MemberCountsView, p: Period): { total: number; new: number } {
     // Imported members joined the old programme: they are not new here.
-    const [total, fresh] = await Promise.all([repo.joinedBefore(p.end), repo.newWithin(p)]);
-    return { total, new: fresh };
+    return { total: c.joined(null, p.to), new: c.joined(p.from, p.to, { fresh: true }) };
   }
 
   async function pointsOf(p: Period) {
-    await deps.daily.rollup();
+    await deps.daily.fresh();
     const s = await deps.daily.sum(p.from, p.to);
     const upToEnd = await deps.daily.sum('0000-01-01', p.to);
     const issued = s.accrued + s.credited - s.clawedBack;
@@ -54,11 +55,12 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
   return {
     async summary(input: PeriodInput) {
       const p = period(input);
-      const { s, points } = await pointsOf(p);
+      const [{ s, points }, c] = await Promise.all([pointsOf(p), deps.counts.get()]);
       const revenue = s.revenueKopecks - s.refundKopecks;
       return {
         period: periodOut(p),
-        members: await membersCounts(p),
+        countedAt: c.asOf.toISOString(),
+        members: membersCounts(c, p),
         points: { issued: points.issued, redeemed: points.redeemed, expired: points.expired, outstanding: points.outstanding },
         purchases: { count: s.purchases, revenue, refunds: s.refunds, averageReceipt: s.purchases ? Math.round(revenue / s.purchases) : 0 },
       };
@@ -66,17 +68,13 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
 
     async members(input: PeriodInput) {
       const p = period(input);
-      const counts = await membersCounts(p);
-      const byDay = new Map<string, number>();
-      for await (const at of repo.newJoinDates(p)) {
-        const d = shopDay(at, deps.timeZone);
-        byDay.set(d, (byDay.get(d) ?? 0) + 1);
-      }
+      const c = await deps.counts.get();
       const snap = await deps.segments.snapshot();
       return {
         period: periodOut(p),
-        ...counts,
-        newByDay: [...byDay].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, count]) => ({ day, count })),
+        countedAt: c.asOf.toISOString(),
+        ...membersCounts(c, p),
+        newByDay: c.freshByDay(p.from, p.to),
         // As of the last audience pass (`asOf`).
         asOf: snap?.at ?? null,
         byJoinChannel: snap?.byJoinChannel ?? {},
@@ -89,9 +87,9 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
     async activity(input: PeriodInput) {
       const p = period(input);
       const now = deps.clock.now();
-      const { s } = await pointsOf(p);
-      const total = await repo.members();
-      const [active30, active90] = await Promise.all([30, 90].map((d) => repo.boughtSince(new Date(now.getTime() - d * DAY))));
+      const [{ s }, c] = await Promise.all([pointsOf(p), deps.counts.get()]);
+      const total = c.total;
+      const [active30, active90] = [30, 90].map((d) => c.boughtSince(new Date(now.getTime() - d * DAY)));
       // Buyers are counted per calendar month (a member buying in two months counts twice).
       const months = new Set(monthsBetween(p.from.slice(0, 7), p.to.slice(0, 7)));
       let buyerMonths = 0;
@@ -99,6 +97,7 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
       const revenue = s.revenueKopecks - s.refundKopecks;
       return {
         period: periodOut(p),
+        countedAt: c.asOf.toISOString(),
         members: total,
         active30: { count: active30 ?? 0, share: ratio(active30 ?? 0, total) },
         active90: { count: active90 ?? 0, share: ratio(active90 ?? 0, total) },
@@ -117,15 +116,13 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
 
     async retention(input: PeriodInput) {
       const p = period(input);
-      await deps.daily.rollup();
+      const [, c] = await Promise.all([deps.daily.fresh(), deps.counts.get()]);
       const joinMonths = monthsBetween(p.from.slice(0, 7), p.to.slice(0, 7));
       const buyers = await deps.daily.buyersByCohort(joinMonths);
       const lastMonth = shopDay(deps.clock.now(), deps.timeZone).slice(0, 7);
       const cohorts = [];
       for (const cohort of joinMonths) {
-        const start = startOfShopDay(`${cohort}-01`, deps.timeZone);
-        const end = startOfShopDay(`${nextMonth(cohort)}-01`, deps.timeZone);
-        const size = await repo.joinedWithin({ start, end });
+        const size = c.joined(`${cohort}-01`, lastDayOf(cohort));
         const months = monthsBetween(cohort, lastMonth).map((month, i) => {
           const n = buyers.get(`${cohort}|${month}`) ?? 0;
           return { month, offset: i, buyers: n, share: ratio(n, size) };
@@ -133,9 +130,9 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
         cohorts.push({ cohort, members: size, months });
       }
       const now = deps.clock.now();
-      const withPurchases = await repo.purchasers();
-      const churned = await repo.lapsedSince(new Date(now.getTime() - 90 * DAY));
-      return { period: periodOut(p), cohorts, churn: { buyers: withPurchases, churned, share: ratio(churned, withPurchases) } };
+      const withPurchases = c.buyers;
+      const churned = c.lapsedBefore(new Date(now.getTime() - 90 * DAY));
+      return { period: periodOut(p), countedAt: c.asOf.toISOString(), cohorts, churn: { buyers: withPurchases, churned, share: ratio(churned, withPurchases) } };
     },
 
     async ltv() {
@@ -149,8 +146,8 @@ export function createReports(deps: { repo: ReportsRepository; daily: DailyStats
 
     async referrals(input: PeriodInput) {
       const p = period(input);
-      const [opened, joined, firstPurchase] = await Promise.all([repo.referralOpens(p), repo.referredWithin(p, { bought: false }), repo.referredWithin(p, { bought: true })]);
-      return { period: periodOut(p), opened, joined, firstPurchase };
+      const [opened, c] = await Promise.all([repo.referralOpens(p), deps.counts.get()]);
+      return { period: periodOut(p), countedAt: c.asOf.toISOString(), opened, joined: c.joined(p.from, p.to, { referred: 'all' }), firstPurchase: c.joined(p.from, p.to, { referred: 'bought' }) };
     },
 
     async contests(input: PeriodInput) {

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDailyStatsRepository } from '../../core/insight/daily-stats.repository.js';
 import { createDailyStats } from '../../core/insight/daily-stats.service.js';
 import { createInsightConsumer } from '../../core/insight/insight.consumer.js';
@@ -22,7 +22,8 @@ beforeAll(async () => {
   const clock = fixedClock(new Date('2026-03-10T12:00:00Z'));
   daily = createDailyStats({ repo: createDailyStatsRepository(conn), timeZone: TZ, clock });
   await daily.init();
-  const members = createMemberStatsRepository(conn);
+  // The store's own write form: guarded filter on MongoDB, read-compare-write by _id on FerretDB.
+  const members = createMemberStatsRepository(conn, { guarded: inject('mongoSource') !== 'ferretdb' });
   consumer = createInsightConsumer({ members, mirror: createMemberStatsMirror(members), daily, timeZone: TZ });
   await memberModels(conn).Members.collection.insertOne({ _id: memberId, phone: '+79990000001', name: 'A', registeredAt: new Date('2026-01-15T10:00:00Z') });
 });
@@ -77,6 +78,13 @@ describe('insight consumer', () => {
     expect(s).toMatchObject({ accrued: 30 * 3 + 5, purchases: 4, revenueKopecks: 320_000, net: 95 });
     const cohorts = await daily.buyersByCohort(['2026-01']);
     expect(cohorts.get('2026-01|2026-03')).toBe(1);
+  });
+
+  it('keeps the newest counters when events of one member are handled at the same time', async () => {
+    const e7 = purchase('entry:g', 7, '2026-04-05T10:00:00Z', 30, 100_000, 7);
+    const e6 = purchase('entry:f', 6, '2026-04-05T09:00:00Z', 30, 100_000, 6);
+    await Promise.all([consumer.handle(e7), consumer.handle(e6), consumer.handle(e7)]);
+    expect((await memberModels(conn).Members.findById(memberId).lean())?.stats).toMatchObject({ seq: 7, purchases: 7 });
   });
 
   it('ignores events of other shapes', async () => {

@@ -80,6 +80,8 @@ describe('reports against a hand-computed shop', () => {
   it('summary', async () => {
     expect(await t.core.insight.reports.summary(MARCH)).toEqual({
       period: { from: '2026-03-01', to: '2026-03-31', timeZone: 'Europe/Moscow' },
+      // A small base is counted on every read: the counts are as of now.
+      countedAt: NOW.toISOString(),
       members: { total: 6, new: 2 },
       // issued 15 + 60 + 1 000 + 3 000 − 30; outstanding: every net change up to 31.03.
       points: { issued: 4045, redeemed: 0, expired: 10, outstanding: 4535 },

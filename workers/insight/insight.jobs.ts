@@ -12,7 +12,14 @@ export const INSIGHT_QUEUE = 'insight';
 const definitions = {
   import: { schema: z.object({ importId: z.string().regex(/^[a-f0-9]{24}$/) }), handle: (core: Core, p: { importId: string }) => core.insight.imports.run(p.importId) },
   audience: { schema: z.object({}), handle: (core: Core) => core.insight.segments.rebuild() },
-  rollup: { schema: z.object({}), handle: (core: Core) => core.insight.daily.rollup() },
+  // The reports' figures on a large base: roll-up of the days and the member counts.
+  rollup: {
+    schema: z.object({}),
+    handle: async (core: Core) => {
+      await core.insight.daily.rollup();
+      await core.insight.counts.recount();
+    },
+  },
 } as const;
 type JobName = keyof typeof definitions;
 
@@ -31,7 +38,7 @@ export function insightJobsClient(queues: QueueFactory): InsightJobs {
 
 /**
  * The worker side: imports, the audience pass (nightly at 03:00 shop time, and on demand),
- * the roll-up of daily stats (every 5 minutes), and the consumer of domain events that keeps
+ * the roll-up of daily stats and the member counts (every 5 minutes), and the consumer of domain events that keeps
  * member counters and daily facts (each step idempotent: a job run twice changes nothing).
  */
 export async function startInsightWorkers(deps: { core: Core; queues: QueueFactory; logger: Logger }) {

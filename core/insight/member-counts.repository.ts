@@ -1,0 +1,53 @@
+import type { Connection } from 'mongoose';
+import { memberModels } from '../members/member.model.js';
+import { insightModels } from './insight.model.js';
+
+/** What the counting pass reads of a member. */
+export interface CountedMember {
+  registeredAt: Date | null;
+  imported: boolean;
+  referred: boolean;
+  purchases: number;
+  lastPurchaseAt: Date | null;
+}
+
+const SNAPSHOT_ID = 'member-days';
+/** Members per cursor batch: one round trip per this many, whatever the base. */
+const BATCH = 2000;
+
+/**
+ * The member counts' storage: one pass over the members (a cursor with a projection: one
+ * collection scan on any store, never one per figure) and the result kept as one document of
+ * `insight_snapshots`, read by `_id`.
+ */
+export function createMemberCountsRepository(conn: Connection) {
+  const { Members } = memberModels(conn);
+  const { Snapshots } = insightModels(conn);
+  return {
+    /** Every member not erased, as the pass needs them. */
+    async *members(): AsyncGenerator<CountedMember> {
+      const cursor = Members.collection.find(
+        { status: { $ne: 'erased' } },
+        { projection: { registeredAt: 1, 'imported.createdByImport': 1, referrerId: 1, 'stats.purchases': 1, 'stats.lastPurchaseAt': 1 }, batchSize: BATCH },
+      );
+      for await (const m of cursor) {
+        const stats = m.stats as { purchases?: number; lastPurchaseAt?: Date | string | null } | undefined;
+        yield {
+          registeredAt: m.registeredAt instanceof Date ? m.registeredAt : null,
+          imported: (m.imported as { createdByImport?: boolean } | undefined)?.createdByImport === true,
+          referred: typeof m.referrerId === 'string' && m.referrerId.length > 0,
+          purchases: stats?.purchases ?? 0,
+          lastPurchaseAt: stats?.lastPurchaseAt ? new Date(stats.lastPurchaseAt) : null,
+        };
+      }
+    },
+    async load<T>(): Promise<{ at: Date; data: T } | null> {
+      const doc = await Snapshots.findById(SNAPSHOT_ID).lean();
+      return doc ? { at: doc.at, data: doc.data as T } : null;
+    },
+    async save(at: Date, data: object): Promise<void> {
+      await Snapshots.collection.replaceOne({ _id: SNAPSHOT_ID as never }, { at, data }, { upsert: true });
+    },
+  };
+}
+export type MemberCountsRepository = ReturnType<typeof createMemberCountsRepository>;

@@ -1,0 +1,34 @@
+/**
+ * When a derived figure is recomputed on the read path. A refresh that took less than
+ * `liveUnderMs` the last time is awaited by the read (a small shop reads live figures); a longer
+ * one (a large base on the embedded store, where every filter is a collection scan) runs in the
+ * background, one at a time per process, once the figures are older than `staleAfterMs`, and
+ * the read gets the figures as they are, with their date. The worker also refreshes them on a
+ * schedule, so a large shop's figures are never older than that schedule plus one refresh.
+ */
+export function createRefresher(opts: {
+  run(): Promise<void>;
+  /** When the figures were last computed and how long that took; null before the first time. */
+  last(): Promise<{ at: Date; tookMs: number } | null>;
+  liveUnderMs: number;
+  staleAfterMs: number;
+  now(): Date;
+  onBackgroundError(err: unknown): void;
+}) {
+  let running: Promise<void> | null = null;
+  const start = (): Promise<void> =>
+    (running ??= opts.run().finally(() => {
+      running = null;
+    }));
+  return {
+    /** Makes the figures as fresh as their cost allows (see above). */
+    async fresh(): Promise<void> {
+      const last = await opts.last();
+      if (!last || last.tookMs < opts.liveUnderMs) return start();
+      if (opts.now().getTime() - last.at.getTime() > opts.staleAfterMs) start().catch(opts.onBackgroundError);
+    },
+    /** Recomputes now (the worker's schedule, tests). */
+    now: start,
+  };
+}
+export type Refresher = ReturnType<typeof createRefresher>;
