@@ -7,12 +7,14 @@ const BATCH = 1000;
 
 /**
  * A base of `members` members written straight into the collections, in the shapes the core
- * writes them (member with its counters copy, card, phone registry entry), plus two years of
+ * writes them (member with its counters copy, card, phone registry entry, the newest-first
+ * list on the embedded store), plus two years of
  * daily documents and retention cells and `factsPerMember` rolled-up purchase facts each: what
  * the panel reads after a shop has run for a while. The import (bench/insight.bench.ts) is
  * measured on its own; seeding 100,000 members through it would take the bench an hour.
  */
 export async function seedBase(conn: Connection, members: number, factsPerMember = 2): Promise<void> {
+  const recentList = (await conn.db?.listCollections({ name: 'members_recent' }).toArray())?.length === 1;
   const now = Date.now();
   const day = (t: number): string => new Date(t).toISOString().slice(0, 10);
   let facts = 0;
@@ -50,6 +52,8 @@ export async function seedBase(conn: Connection, members: number, factsPerMember
       }
     }
     await Promise.all([conn.collection('members').insertMany(ms), conn.collection('cards').insertMany(cards as never[]), conn.collection('member_phones').insertMany(phones as never[])]);
+    // The embedded store's newest-first list, as the core keeps it (core/members/member-recent.repository.ts).
+    if (recentList) await conn.collection('members_recent').insertMany(ms.map((m) => ({ m: String(m._id) })));
     if (fs.length) await conn.collection('insight_facts').insertMany(fs as never[]);
     progress('seeding members, %', Math.round(((from + BATCH) / members) * 100), 100);
   }

@@ -1,6 +1,7 @@
 import { Types, type Connection } from 'mongoose';
 import { cardModel, type CardDoc } from '../cards/card.model.js';
 import { memberModels, type CardAliasDoc, type MemberDoc, type MemberImport } from '../members/member.model.js';
+import type { MemberRecentRepository } from '../members/member-recent.repository.js';
 import { isDuplicateKey } from '../shared/errors.js';
 import { importModels, type ImportMarkDoc } from './import.model.js';
 
@@ -34,7 +35,7 @@ export interface FollowedFields {
  * so a large base must not cost an update per row where an insert does), and every write
  * addresses one document.
  */
-export function createImportApplyRepository(conn: Connection) {
+export function createImportApplyRepository(conn: Connection, recent?: Pick<MemberRecentRepository, 'add'>) {
   const { Members, Aliases } = memberModels(conn);
   const { Marks } = importModels(conn);
   const Cards = cardModel(conn).collection;
@@ -72,7 +73,12 @@ export function createImportApplyRepository(conn: Connection) {
     },
 
     /** New members in one insertMany; returns the indexes whose phone is already a member (the unique phone index). */
-    insertMembers: (docs: MemberDoc[]): Promise<Set<number>> => insertMany(Members.collection, docs),
+    async insertMembers(docs: MemberDoc[]): Promise<Set<number>> {
+      const taken = await insertMany(Members.collection, docs);
+      // The new ones join the newest-first list in file order (member-recent.repository.ts).
+      await recent?.add(docs.filter((_, i) => !taken.has(i)).map((d) => String(d._id)));
+      return taken;
+    },
 
     async followFile(id: MemberDoc['_id'], f: FollowedFields): Promise<void> {
       await Members.collection.updateOne(

@@ -41,9 +41,9 @@ export function createMemberCountsRepository(conn: Connection) {
         };
       }
     },
-    async load<T>(): Promise<{ at: Date; data: T } | null> {
+    async load(): Promise<{ at: Date; data: Record<string, unknown> } | null> {
       const doc = await Snapshots.findById(SNAPSHOT_ID).lean();
-      return doc ? { at: doc.at, data: doc.data as T } : null;
+      return doc ? { at: doc.at, data: doc.data } : null;
     },
     async save(at: Date, data: object): Promise<void> {
       await Snapshots.collection.replaceOne({ _id: SNAPSHOT_ID as never }, { at, data }, { upsert: true });

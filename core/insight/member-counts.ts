@@ -37,6 +37,12 @@ const LAST_DAY = '9999-12-31';
 export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: Clock; timeZone: string; options?: Partial<MemberCountsOptions>; onBackgroundError?: (err: unknown) => void }) {
   const o: MemberCountsOptions = { liveUnderMs: 300, staleAfterMs: 300_000, ...deps.options };
 
+  // The document is written only by recount() below, in this shape.
+  const load = async (): Promise<{ at: Date; data: CountsData } | null> => {
+    const s = await deps.repo.load();
+    return s ? { at: s.at, data: s.data as unknown as CountsData } : null;
+  };
+
   async function recount(): Promise<void> {
     const t0 = performance.now();
     const at = deps.clock.now();
@@ -70,7 +76,7 @@ export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: 
   const refresher = createRefresher({
     run: recount,
     last: async () => {
-      const s = await deps.repo.load<CountsData>();
+      const s = await load();
       return s ? { at: s.at, tookMs: s.data.tookMs } : null;
     },
     liveUnderMs: o.liveUnderMs,
@@ -114,7 +120,7 @@ export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: 
     /** The counts, as fresh as their cost allows (see refresher.ts). */
     async get() {
       await refresher.fresh();
-      const s = await deps.repo.load<CountsData>();
+      const s = await load();
       return s ? view(s.at, s.data) : view(deps.clock.now(), { total: 0, buyers: 0, days: {}, tookMs: 0 });
     },
     /** Counts again now (the worker's schedule; after an import). */

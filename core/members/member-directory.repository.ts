@@ -1,5 +1,6 @@
 import { Types, type Connection } from 'mongoose';
 import { walletModels } from '../wallet/wallet.model.js';
+import type { MemberRecentRepository } from './member-recent.repository.js';
 import { memberModels, type MemberDoc } from './member.model.js';
 
 export interface MemberRow {
@@ -24,12 +25,26 @@ const row = (m: MemberDoc): MemberRow => ({
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The staff's member list: newest first by keyset on _id, and look-ups by name prefix. */
-export function createMemberDirectoryRepository(conn: Connection) {
+/** Where a list page starts on the embedded store: `o<offset>` into the newest-first list. */
+const OFFSET = /^o(\d{1,7})$/;
+
+/**
+ * The staff's member list: newest first (by keyset on `_id`, or on the embedded store through
+ * member-recent.repository.ts), and look-ups by name prefix.
+ */
+export function createMemberDirectoryRepository(conn: Connection, recent: MemberRecentRepository) {
   const { Members } = memberModels(conn);
   const { Registrations } = walletModels(conn);
   return {
     async page(opts: { after?: string | undefined; limit: number }): Promise<{ items: MemberRow[]; next: string | null }> {
+      if (recent.enabled) {
+        const offset = Number(OFFSET.exec(opts.after ?? '')?.[1] ?? 0);
+        const ids = await recent.page(offset, opts.limit + 1);
+        // One look-up by _id each: the only filter FerretDB v1 answers from an index.
+        const docs = await Promise.all(ids.slice(0, opts.limit).map((id) => Members.findById(id).lean<MemberDoc>()));
+        const items = docs.filter((m): m is MemberDoc => m !== null && m.status !== 'erased').map(row);
+        return { items, next: ids.length > opts.limit ? `o${offset + opts.limit}` : null };
+      }
       const filter: Record<string, unknown> = { status: { $ne: 'erased' } };
       if (opts.after && Types.ObjectId.isValid(opts.after)) filter._id = { $lt: new Types.ObjectId(opts.after) };
       const docs = await Members.find(filter).sort({ _id: -1 }).limit(opts.limit + 1).lean<MemberDoc[]>();

@@ -7,6 +7,7 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
+import type { MemberRecentRepository } from './member-recent.repository.js';
 import { CHAT_CHANNELS } from './identity.js';
 import type { MemberBonuses } from './member-bonus.js';
 import { MEMBER_NAME_MAX, memberName } from './member-name.js';
@@ -75,6 +76,8 @@ export function createMemberService(deps: {
   cards: CardService;
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
+  /** The newest-first list of the embedded store (member-recent.repository.ts). */
+  recent?: Pick<MemberRecentRepository, 'add' | 'init'>;
 }) {
   const { Members, Identities } = deps.models;
   const { registry, bonuses } = deps;
@@ -178,7 +181,7 @@ export function createMemberService(deps: {
     phoneState,
 
     async init(): Promise<void> {
-      await Promise.all([Members.createIndexes(), Identities.createIndexes(), deps.models.ReferralCounters.createIndexes(), registry.init(), bonuses.init()]);
+      await Promise.all([Members.createIndexes(), Identities.createIndexes(), deps.models.ReferralCounters.createIndexes(), registry.init(), bonuses.init(), deps.recent?.init()]);
       await registry.backfill();
     },
 
@@ -216,6 +219,7 @@ export function createMemberService(deps: {
           const doc = await newMemberDoc(input, id, took.ok ? phone : noPhone(String(id)), name, settings);
           if (took.ok) await writePhone(() => insertRaw(Members, doc), phone, String(id));
           else await insertRaw(Members, doc);
+          await deps.recent?.add([String(id)]);
           member = doc;
           created = true;
           displaced = took.ok && took.displaced !== null;
