@@ -4,7 +4,7 @@ import { vkRandomId } from '../../core/broadcasts/broadcast.rules.js';
 import { walletOffer } from '../../core/broadcasts/broadcast.render.js';
 import type { BroadcastDoc } from '../../core/broadcasts/broadcast.model.js';
 import type { DeliveryDoc } from '../../core/broadcasts/delivery.model.js';
-import type { DeliveryOutcome } from '../../core/broadcasts/broadcast.types.js';
+import { INTERRUPTED, type DeliveryOutcome } from '../../core/broadcasts/broadcast.types.js';
 import type { Wallet } from '../../core/wallet/wallet.service.js';
 import type { BroadcastMessage, BroadcastSenders } from '../../infra/broadcast-delivery.js';
 import type { Logger } from '../../infra/logger.js';
@@ -111,7 +111,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       if (c.kind === 'wait') return later(job, token, c.ms);
       if (c.kind === 'interrupted') {
         // The crash window: this job's previous run took the delivery and never said how it went.
-        await broadcasts.finish(c.delivery, claim, 'failed', 'interrupted: the worker stopped while sending');
+        await broadcasts.finish(c.delivery, claim, 'failed', INTERRUPTED);
         return;
       }
       const send = senders.telegram;
