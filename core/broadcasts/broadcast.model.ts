@@ -30,6 +30,8 @@ export interface BroadcastDoc {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** When a delivery last settled (its counters moved); absent until one has. The sweep for stuck deliveries waits for a quiet spell. */
+  progressAt?: Date;
 }
 
 const broadcastSchema = new Schema<BroadcastDoc>(
@@ -55,6 +57,7 @@ const broadcastSchema = new Schema<BroadcastDoc>(
     createdAt: Date,
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
+    progressAt: Date,
   },
   { collection: 'broadcasts', versionKey: false, minimize: false },
 );

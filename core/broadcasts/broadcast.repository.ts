@@ -39,8 +39,8 @@ export function createBroadcastRepository(conn: Connection) {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
     /** Like `inc`, in one command, returning the broadcast after it (whether it is done is read from it). */
-    incAndGet: (id: string, by: Record<string, number>): Promise<BroadcastDoc | null> =>
-      Broadcasts.findOneAndUpdate({ _id: id }, { $inc: by }, { returnDocument: 'after' }).lean<BroadcastDoc>(),
+    incAndGet: (id: string, by: Record<string, number>, set: Partial<BroadcastDoc> = {}): Promise<BroadcastDoc | null> =>
+      Broadcasts.findOneAndUpdate({ _id: id }, { $inc: by, ...(Object.keys(set).length ? { $set: set } : {}) }, { returnDocument: 'after' }).lean<BroadcastDoc>(),
     async set(id: string, set: Partial<BroadcastDoc>): Promise<void> {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
