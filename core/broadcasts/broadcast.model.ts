@@ -66,7 +66,8 @@ broadcastSchema.index({ createdAt: -1 });
 /**
  * One marketing message counted for a member (the frequency cap), `_id` = `${memberId}:${broadcastId}`.
  * Insert-only, so a retried page counts nothing twice and no update scans the collection
- * (FerretDB v1 scans a whole collection for every update).
+ * (FerretDB v1 scans a whole collection for every update); records past the cap window are
+ * deleted hourly by the worker's tick (broadcasts.pruneCaps).
  */
 export interface MarketingSendDoc {
   _id: string;

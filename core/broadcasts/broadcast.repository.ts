@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { insertRaw } from '../shared/mongo.js';
+import { deleteInBatches, insertRaw } from '../shared/mongo.js';
 import { isDuplicateKey } from '../shared/errors.js';
 import { broadcastModels, type BroadcastDoc, type MarketingSendDoc } from './broadcast.model.js';
 import type { CapEntry } from './broadcast.rules.js';
@@ -73,6 +73,8 @@ export function createBroadcastRepository(conn: Connection) {
           if (!isDuplicateKey(err) && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
         }
       },
+      /** Deletes the records counted before `before`, in batches (FerretDB refuses one delete of too many ids); returns how many. */
+      prune: (before: Date): Promise<number> => deleteInBatches(Caps, { at: { $lt: before } }),
     },
   };
 }

@@ -59,6 +59,14 @@ const PAGE_MAX = 100;
 const HEX_ID = /^[0-9a-f]{24}$/;
 /** Deliveries of one channel the sweep reads at a time. */
 const SWEEP_PAGE = 1000;
+/** Frequency-cap records are pruned at most this often (the prune scans the whole collection on FerretDB). */
+const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * Cap records are kept this long past the cap window: clocks of several processes may differ,
+ * and a marketer who widens the window (by up to a week) still finds the messages it counts.
+ */
+const CAP_MARGIN_DAYS = 7;
+const DAY_MS = 86_400_000;
 
 function view(b: BroadcastDoc): BroadcastView {
   return {
@@ -235,6 +243,7 @@ export function createBroadcastService(deps: {
 
   // When the sweep last read each broadcast's deliveries (clock ms), so it reads them once per `stuckMs` at most.
   const swept = new Map<string, number>();
+  let prunedAt: number | null = null;
 
   async function unsubscribeLabel(lang: Language): Promise<string> {
     return (await words()).t(lang, 'bot:broadcast.unsubscribe');
@@ -548,6 +557,20 @@ export function createBroadcastService(deps: {
       // Given back: the planner hands every queued delivery of the broadcast to the senders again.
       if (out.released > 0) await jobs?.plan(id);
       return out;
+    },
+
+    /**
+     * Frequency-cap records no cap window reads any more (older than the window of the settings
+     * plus a margin) are deleted, at most once an hour, in batches. Returns how many, or null when
+     * it was not yet time.
+     */
+    async pruneCaps(): Promise<number | null> {
+      const now = clock.now().getTime();
+      // (A clock set back since the last prune does not hold it off.)
+      if (prunedAt !== null && now >= prunedAt && now - prunedAt < PRUNE_EVERY_MS) return null;
+      prunedAt = now;
+      const { days } = (await deps.settings()).marketing.frequencyCap;
+      return repo.caps.prune(new Date(now - (days + CAP_MARGIN_DAYS) * DAY_MS));
     },
 
     /** Gives a delivery back (nothing reached the chat: a 429, a server error). */

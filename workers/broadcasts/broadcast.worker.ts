@@ -65,8 +65,8 @@ const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): Broa
  * The broadcast workers: planning (a page of the audience at a time), Telegram (one message a
  * job under a global rate limiter), VK (≤ 100 peers a call under its own limiter), Wallet
  * (offers set on passes, pushed by the wallet worker at its bulk rate), and a tick that settles
- * deliveries a dead worker left `sending`, hands active broadcasts to the planner and runs the
- * automations hourly.
+ * deliveries a dead worker left `sending`, hands active broadcasts to the planner, and hourly
+ * prunes old frequency-cap records and runs the automations.
  *
  * Never twice: each delivery is claimed (queued → sending under the job's id) in one atomic
  * update before it is sent. A job that finds its own claim on a delivery ran before and died
@@ -227,7 +227,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
 
   // The tick: deliveries whose job BullMQ gave up on are settled, broadcasts created where no
   // queue was at hand (an API process without Redis, a crash between insert and hand-over) are
-  // handed to the planner; automations run hourly.
+  // handed to the planner; cap records past their window are pruned and automations run hourly.
   let lastAutomations = 0;
   const tickQueue = queues.queue(BROADCAST_QUEUES.tick);
   await tickQueue.upsertJobScheduler('broadcast-tick', { every: o.tickMs }, { name: 'tick', data: {} });
@@ -241,6 +241,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         // Counters a dead worker left behind are recounted; then the planner takes the rest.
         if (!(await broadcasts.reconcile(id))) await jobs.plan(id);
       }
+      const pruned = await broadcasts.pruneCaps();
+      if (pruned) log.info({ pruned }, 'frequency-cap records past the window deleted');
       if (Date.now() - lastAutomations >= AUTOMATIONS_EVERY_MS) {
         lastAutomations = Date.now();
         const started = await broadcasts.automations.run();
