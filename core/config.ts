@@ -73,11 +73,13 @@ export const envSchema = z.object({
   SHOP_TIMEZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
   IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(2 ** 31).default(100 * 1024 * 1024),
   // Broadcasts: Telegram messages/s and VK calls/s for all workers together; how long a silent
-  // worker's jobs wait before another takes them over; the longest a waiting job sleeps.
+  // worker's jobs wait before another takes them over; the longest a waiting job sleeps; how long
+  // a delivery stays `sending` under a job BullMQ gave up on before the tick settles it.
   BROADCAST_TELEGRAM_RATE: z.coerce.number().int().min(1).max(1000).default(25),
   BROADCAST_VK_RATE: z.coerce.number().int().min(1).max(100).default(20),
   BROADCAST_STALL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   BROADCAST_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  BROADCAST_STUCK_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(300_000),
   // The staff web panel (/admin): sessions end after this much idleness, and this long after sign-in at most.
   PANEL_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   PANEL_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
@@ -190,7 +192,7 @@ export interface Config {
   /** Import, segments and reports: the shop's time zone, the largest import file accepted. */
   insight: { timeZone: string; importMaxBytes: number };
   /** Broadcast delivery: rates (all workers together), stall takeover, the longest wait in a job. */
-  broadcasts: { telegramRate: number; vkRate: number; stallMs: number; recheckMs: number };
+  broadcasts: { telegramRate: number; vkRate: number; stallMs: number; recheckMs: number; stuckMs: number };
   /** The web panel: session expiry and whether its cookies are Secure. */
   panel: PanelConfig;
 }
@@ -334,6 +336,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env.NODE_ENV === 'production' && !env.PHONE_HASH_SECRET) {
     problems.push({ variable: 'PHONE_HASH_SECRET', message: 'required in production' });
   }
+  // The sweep is for jobs BullMQ gave up on: it waits until BullMQ's own recovery (a stall check or two) has had its turn.
+  if (env.BROADCAST_STUCK_MS < 2 * env.BROADCAST_STALL_MS) {
+    problems.push({ variable: 'BROADCAST_STUCK_MS', message: `at least twice BROADCAST_STALL_MS (${env.BROADCAST_STALL_MS})` });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const publicUrl = (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, '');
   return {
@@ -360,7 +366,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     wallet,
     twitch,
     insight: { timeZone: env.SHOP_TIMEZONE, importMaxBytes: env.IMPORT_MAX_BYTES },
-    broadcasts: { telegramRate: env.BROADCAST_TELEGRAM_RATE, vkRate: env.BROADCAST_VK_RATE, stallMs: env.BROADCAST_STALL_MS, recheckMs: env.BROADCAST_RECHECK_MS },
+    broadcasts: { telegramRate: env.BROADCAST_TELEGRAM_RATE, vkRate: env.BROADCAST_VK_RATE, stallMs: env.BROADCAST_STALL_MS, recheckMs: env.BROADCAST_RECHECK_MS, stuckMs: env.BROADCAST_STUCK_MS },
     panel: {
       idleMs: env.PANEL_SESSION_IDLE_MINUTES * 60_000,
       maxMs: env.PANEL_SESSION_MAX_HOURS * 3_600_000,

@@ -30,6 +30,8 @@ export interface BroadcastDoc {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** When a delivery last settled (its counters moved); absent until one has. The sweep for stuck deliveries waits for a quiet spell. */
+  progressAt?: Date;
 }
 
 const broadcastSchema = new Schema<BroadcastDoc>(
@@ -55,6 +57,7 @@ const broadcastSchema = new Schema<BroadcastDoc>(
     createdAt: Date,
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
+    progressAt: Date,
   },
   { collection: 'broadcasts', versionKey: false, minimize: false },
 );
@@ -63,7 +66,8 @@ broadcastSchema.index({ createdAt: -1 });
 /**
  * One marketing message counted for a member (the frequency cap), `_id` = `${memberId}:${broadcastId}`.
  * Insert-only, so a retried page counts nothing twice and no update scans the collection
- * (FerretDB v1 scans a whole collection for every update).
+ * (FerretDB v1 scans a whole collection for every update); records past the cap window are
+ * deleted hourly by the worker's tick (broadcasts.pruneCaps).
  */
 export interface MarketingSendDoc {
   _id: string;

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { insertRaw } from '../shared/mongo.js';
+import { deleteInBatches, insertRaw } from '../shared/mongo.js';
 import { isDuplicateKey } from '../shared/errors.js';
 import { broadcastModels, type BroadcastDoc, type MarketingSendDoc } from './broadcast.model.js';
 import type { CapEntry } from './broadcast.rules.js';
@@ -39,8 +39,8 @@ export function createBroadcastRepository(conn: Connection) {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
     /** Like `inc`, in one command, returning the broadcast after it (whether it is done is read from it). */
-    incAndGet: (id: string, by: Record<string, number>): Promise<BroadcastDoc | null> =>
-      Broadcasts.findOneAndUpdate({ _id: id }, { $inc: by }, { returnDocument: 'after' }).lean<BroadcastDoc>(),
+    incAndGet: (id: string, by: Record<string, number>, set: Partial<BroadcastDoc> = {}): Promise<BroadcastDoc | null> =>
+      Broadcasts.findOneAndUpdate({ _id: id }, { $inc: by, ...(Object.keys(set).length ? { $set: set } : {}) }, { returnDocument: 'after' }).lean<BroadcastDoc>(),
     async set(id: string, set: Partial<BroadcastDoc>): Promise<void> {
       await Broadcasts.updateOne({ _id: id }, { $set: set });
     },
@@ -73,6 +73,8 @@ export function createBroadcastRepository(conn: Connection) {
           if (!isDuplicateKey(err) && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
         }
       },
+      /** Deletes the records counted before `before`, in batches (FerretDB refuses one delete of too many ids); returns how many. */
+      prune: (before: Date): Promise<number> => deleteInBatches(Caps, { at: { $lt: before } }),
     },
   };
 }

@@ -11,6 +11,7 @@ import type { BroadcastRepository } from './broadcast.repository.js';
 import { quietUntil } from './broadcast.rules.js';
 import {
   BROADCAST_CHANNELS,
+  INTERRUPTED,
   LIST_MAX,
   TEXT_MAX,
   type Audience,
@@ -32,6 +33,17 @@ export interface BroadcastJobs {
   plan(broadcastId: string, delayMs?: number): Promise<void>;
 }
 
+/**
+ * The senders' jobs as the sweep sees them (the worker's BullMQ queues); a claim is the id of
+ * the job that took the delivery, on its channel's queue.
+ */
+export interface SenderJobs {
+  /** Those of `claims` a job still holds: running, waiting (a stalled one put back), or delayed for a retry. */
+  held(channel: BroadcastChannel, claims: readonly string[]): Promise<Set<string>>;
+  /** Removes the jobs behind `claims` that BullMQ has finished with, so their deliveries can be queued again under the same job ids. */
+  drop(channel: BroadcastChannel, claims: readonly string[]): Promise<void>;
+}
+
 /** What a sender does with one delivery (or a batch) it asked for. */
 export type Claim =
   /** Send it; the delivery is now `sending` under this claim. */
@@ -45,6 +57,16 @@ export type Claim =
 
 const PAGE_MAX = 100;
 const HEX_ID = /^[0-9a-f]{24}$/;
+/** Deliveries of one channel the sweep reads at a time. */
+const SWEEP_PAGE = 1000;
+/** Frequency-cap records are pruned at most this often (the prune scans the whole collection on FerretDB). */
+const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * Cap records are kept this long past the cap window: clocks of several processes may differ,
+ * and a marketer who widens the window (by up to a week) still finds the messages it counts.
+ */
+const CAP_MARGIN_DAYS = 7;
+const DAY_MS = 86_400_000;
 
 function view(b: BroadcastDoc): BroadcastView {
   return {
@@ -208,6 +230,20 @@ export function createBroadcastService(deps: {
     if (BROADCAST_CHANNELS.some((c) => b.counts[c].queued > 0)) return;
     await repo.transition(id, ['sending'], 'done', { finishedAt: clock.now() });
   }
+
+  /** Records a delivery's outcome and moves the counters; false when `claim` did not hold it (nothing changed). */
+  async function finish(d: Pick<DeliveryDoc, '_id' | 'b' | 'channel' | 'memberId'>, claim: string, outcome: DeliveryOutcome, reason: string | null = null): Promise<boolean> {
+    if (d.channel === 'holdout') return false;
+    if (!(await deliveries.finish(d._id, claim, outcome, reason, clock.now()))) return false;
+    const after = await repo.incAndGet(d.b, { [`counts.${d.channel}.queued`]: -1, [`counts.${d.channel}.${outcome}`]: 1 }, { progressAt: clock.now() });
+    if (outcome === 'blocked' && d.channel !== 'wallet') await deps.recipients.setUnreachable(d.memberId, d.channel, clock.now());
+    await maybeDone(d.b, after);
+    return true;
+  }
+
+  // When the sweep last read each broadcast's deliveries (clock ms), so it reads them once per `stuckMs` at most.
+  const swept = new Map<string, number>();
+  let prunedAt: number | null = null;
 
   async function unsubscribeLabel(lang: Language): Promise<string> {
     return (await words()).t(lang, 'bot:broadcast.unsubscribe');
@@ -437,13 +473,7 @@ export function createBroadcastService(deps: {
     },
 
     /** Records a delivery's outcome and moves the counters; a blocked chat becomes unreachable. */
-    async finish(d: Pick<DeliveryDoc, '_id' | 'b' | 'channel' | 'memberId'>, claim: string, outcome: DeliveryOutcome, reason: string | null = null): Promise<void> {
-      if (d.channel === 'holdout') return;
-      if (!(await deliveries.finish(d._id, claim, outcome, reason, clock.now()))) return;
-      const after = await repo.incAndGet(d.b, { [`counts.${d.channel}.queued`]: -1, [`counts.${d.channel}.${outcome}`]: 1 });
-      if (outcome === 'blocked' && d.channel !== 'wallet') await deps.recipients.setUnreachable(d.memberId, d.channel, clock.now());
-      await maybeDone(d.b, after);
-    },
+    finish,
 
     /**
      * Records the outcomes of a batch (VK, Wallet): one update per outcome, the counters moved by
@@ -463,7 +493,7 @@ export function createBroadcastService(deps: {
         inc[`counts.${channel}.queued`] = (inc[`counts.${channel}.queued`] ?? 0) - n;
         inc[`counts.${channel}.${g.outcome}`] = (inc[`counts.${channel}.${g.outcome}`] ?? 0) + n;
       }
-      await repo.inc(b, inc);
+      await repo.inc(b, inc, Object.keys(inc).length ? { progressAt: clock.now() } : {});
       if (channel !== 'wallet') {
         for (const o of outcomes) if (o.outcome === 'blocked') await deps.recipients.setUnreachable(o.d.memberId, channel, clock.now());
       }
@@ -472,6 +502,75 @@ export function createBroadcastService(deps: {
 
     async releaseBatch(ids: string[], claim: string): Promise<void> {
       await deliveries.releaseMany(ids, claim);
+    },
+
+    /**
+     * Deliveries left `sending` for good: their sender died and BullMQ gave up on its job
+     * (stalled more than maxStalledCount, attempts spent while it held the delivery, or removed),
+     * so no run of that job comes back to record them, the counters never reach zero and the
+     * broadcast is never done. Those claimed more than `stuckMs` ago whose job no longer holds
+     * them are settled as a job finding its own claim would: Telegram is counted failed
+     * (INTERRUPTED, never sent again: it has no idempotency key, this is the crash window), VK and
+     * Wallet go back to `queued` and to the senders (VK's random_id and the pass's state make a
+     * repeat harmless). Runs from the worker's tick; cheap when nothing is stuck: it reads the
+     * deliveries only of a broadcast whose counters show work outstanding and have not moved for
+     * `stuckMs`, and then once per `stuckMs`.
+     */
+    async sweep(id: string, senders: SenderJobs, stuckMs: number): Promise<{ failed: number; released: number }> {
+      const out = { failed: 0, released: 0 };
+      const b = await repo.get(id);
+      const open = b?.status === 'sending' ? b.channels.filter((c) => b.counts[c].queued > 0) : [];
+      if (!b || open.length === 0) {
+        swept.delete(id);
+        return out;
+      }
+      const now = clock.now().getTime();
+      const quietSince = (b.progressAt ?? b.startedAt ?? b.createdAt).getTime();
+      const lastSwept = swept.get(id);
+      // (A clock set back since the last look does not hold the sweep off.)
+      if (now - quietSince < stuckMs || (lastSwept !== undefined && now >= lastSwept && now - lastSwept < stuckMs)) return out;
+      swept.set(id, now);
+      if (swept.size > 1000) swept.delete(swept.keys().next().value ?? '');
+      const before = now - stuckMs;
+      for (const channel of open) {
+        let after: string | null = null;
+        for (;;) {
+          const page = await deliveries.idsInState(id, channel, 'sending', after, SWEEP_PAGE);
+          const old = page.flatMap((d) => (d.claim !== null && d.at.getTime() < before ? [{ ...d, claim: d.claim }] : []));
+          const held = old.length ? await senders.held(channel, [...new Set(old.map((d) => d.claim))]) : new Set<string>();
+          const dead = old.filter((d) => !held.has(d.claim));
+          if (channel === 'telegram') {
+            for (const d of dead) if (await finish(d, d.claim, 'failed', INTERRUPTED)) out.failed++;
+          } else if (dead.length) {
+            const byClaim = new Map<string, string[]>();
+            for (const d of dead) byClaim.set(d.claim, [...(byClaim.get(d.claim) ?? []), d._id]);
+            // Their finished jobs go first: BullMQ ignores a job added under the id of one it still keeps,
+            // and the planner hands these deliveries over again under the same batch id.
+            await senders.drop(channel, [...byClaim.keys()]);
+            for (const [claim, ids] of byClaim) out.released += await deliveries.releaseMany(ids, claim);
+          }
+          const last = page[page.length - 1];
+          if (!last || page.length < SWEEP_PAGE) break;
+          after = last._id;
+        }
+      }
+      // Given back: the planner hands every queued delivery of the broadcast to the senders again.
+      if (out.released > 0) await jobs?.plan(id);
+      return out;
+    },
+
+    /**
+     * Frequency-cap records no cap window reads any more (older than the window of the settings
+     * plus a margin) are deleted, at most once an hour, in batches. Returns how many, or null when
+     * it was not yet time.
+     */
+    async pruneCaps(): Promise<number | null> {
+      const now = clock.now().getTime();
+      // (A clock set back since the last prune does not hold it off.)
+      if (prunedAt !== null && now >= prunedAt && now - prunedAt < PRUNE_EVERY_MS) return null;
+      prunedAt = now;
+      const { days } = (await deps.settings()).marketing.frequencyCap;
+      return repo.caps.prune(new Date(now - (days + CAP_MARGIN_DAYS) * DAY_MS));
     },
 
     /** Gives a delivery back (nothing reached the chat: a 429, a server error). */

@@ -44,6 +44,12 @@ export const DELIVERY_OUTCOMES = ['sent', 'failed', 'blocked', 'skipped'] as con
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export type DeliveryState = 'queued' | 'sending' | DeliveryOutcome | 'holdout';
 
+/**
+ * The reason of a Telegram delivery whose sender died between claiming and recording it:
+ * Telegram has no idempotency key, so whether it arrived is unknown and it is never sent again.
+ */
+export const INTERRUPTED = 'interrupted: the worker stopped while sending';
+
 export interface ChannelCounts {
   queued: number;
   sent: number;

@@ -45,9 +45,10 @@ export function createDeliveryRepository(conn: Connection) {
       const r = await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
       return r.modifiedCount;
     },
-    /** Gives back every delivery `claim` holds among `ids`. */
-    async releaseMany(ids: string[], claim: string): Promise<void> {
-      await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
+    /** Gives back every delivery `claim` holds among `ids`; returns how many. */
+    async releaseMany(ids: string[], claim: string): Promise<number> {
+      const r = await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
+      return r.modifiedCount;
     },
     /** sending (by `claim`) → queued: nothing reached the chat (a 429, a pause). */
     async release(id: string, claim: string): Promise<boolean> {

@@ -23,12 +23,15 @@ interface BatchDeletable {
  * deleteMany in pieces of `batch` documents. FerretDB v1 (SQLite) deletes the matched documents
  * by listing their ids in one SQL statement, which fails past SQLite's 32,766 variables ("too
  * many SQL variables": a 100,000-row import's working rows did); MongoDB does not mind either way.
+ * Returns how many it deleted.
  */
-export async function deleteInBatches(model: BatchDeletable, filter: Record<string, unknown>, batch = 5000): Promise<void> {
+export async function deleteInBatches(model: BatchDeletable, filter: Record<string, unknown>, batch = 5000): Promise<number> {
+  let deleted = 0;
   for (;;) {
     const ids = (await model.find(filter, { _id: 1 }).limit(batch).lean<{ _id: unknown }[]>().exec()).map((d) => d._id);
-    if (ids.length === 0) return;
+    if (ids.length === 0) return deleted;
     await model.deleteMany({ _id: { $in: ids } }).exec();
-    if (ids.length < batch) return;
+    deleted += ids.length;
+    if (ids.length < batch) return deleted;
   }
 }

@@ -39,6 +39,12 @@ describe('config', () => {
     expect(c.telegram).toMatchObject({ enabled: true, mode: { kind: 'polling' } });
   });
 
+  it('settles stuck broadcast deliveries after 5 minutes by default, never sooner than two stall checks', () => {
+    expect(loadConfig({}).broadcasts).toMatchObject({ stallMs: 30_000, stuckMs: 300_000 });
+    expect(loadConfig({ BROADCAST_STALL_MS: '60000', BROADCAST_STUCK_MS: '120000' }).broadcasts.stuckMs).toBe(120_000);
+    expect(() => loadConfig({ BROADCAST_STALL_MS: '600000' })).toThrow(/BROADCAST_STUCK_MS/);
+  });
+
   it('requires the phone hash secret in production (every process must hash alike), at least 32 characters', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(24) })).toThrow(/PHONE_HASH_SECRET: required in production/);
     expect(() => loadConfig({ PHONE_HASH_SECRET: 'short' })).toThrow(/PHONE_HASH_SECRET/);

@@ -23,7 +23,8 @@ export const deliveryBatch = z.object({ ids: z.array(z.string().min(1).max(200))
 
 // BullMQ job ids may not contain ':' (delivery ids do); '.' stands for it.
 export const jobIdOf = (deliveryId: string): string => deliveryId.replaceAll(':', '.');
-const batchJobId = (channel: string, ids: string[]): string => `${channel}.${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}`;
+/** A batch's job id: the same deliveries handed over again are the same job. */
+export const batchJobId = (channel: string, ids: string[]): string => `${channel}.${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}`;
 
 /** Completed send jobs go at once, so a delivery handed over again (a resume) is queued again. */
 const SEND_JOB = { removeOnComplete: true, removeOnFail: 5000 };

@@ -4,7 +4,8 @@ import { vkRandomId } from '../../core/broadcasts/broadcast.rules.js';
 import { walletOffer } from '../../core/broadcasts/broadcast.render.js';
 import type { BroadcastDoc } from '../../core/broadcasts/broadcast.model.js';
 import type { DeliveryDoc } from '../../core/broadcasts/delivery.model.js';
-import type { DeliveryOutcome } from '../../core/broadcasts/broadcast.types.js';
+import type { SenderJobs } from '../../core/broadcasts/broadcast.service.js';
+import { INTERRUPTED, type BroadcastChannel, type DeliveryOutcome } from '../../core/broadcasts/broadcast.types.js';
 import type { Wallet } from '../../core/wallet/wallet.service.js';
 import type { BroadcastMessage, BroadcastSenders } from '../../infra/broadcast-delivery.js';
 import type { Logger } from '../../infra/logger.js';
@@ -25,12 +26,21 @@ export interface BroadcastWorkerOptions {
   pageSize: number;
   /** How often the sweep and the automations run (ms). */
   tickMs: number;
+  /**
+   * A delivery `sending` this long whose job BullMQ no longer holds is settled by the tick
+   * (core broadcasts.sweep). Well above `stallMs`: within about two stall checks BullMQ has either
+   * run the job again (which settles the delivery itself) or given up on it, and a slow send
+   * (a long HTTP timeout) is never taken for a dead one.
+   */
+  stuckMs: number;
 }
 
-export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000 };
+export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000, stuckMs: 300_000 };
 
 /** Attempts of a send job for server errors before its delivery is counted failed. */
 const SEND_ATTEMPTS = 5;
+/** A job in these states will not run again: whatever delivery it holds is nobody's. */
+const GONE = new Set(['completed', 'failed', 'unknown']);
 /** Automations run once an hour (the sweep runs every tick). */
 const AUTOMATIONS_EVERY_MS = 3_600_000;
 
@@ -54,8 +64,9 @@ const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): Broa
 /**
  * The broadcast workers: planning (a page of the audience at a time), Telegram (one message a
  * job under a global rate limiter), VK (≤ 100 peers a call under its own limiter), Wallet
- * (offers set on passes, pushed by the wallet worker at its bulk rate), and a tick that hands
- * active broadcasts to the planner and runs the automations hourly.
+ * (offers set on passes, pushed by the wallet worker at its bulk rate), and a tick that settles
+ * deliveries a dead worker left `sending`, hands active broadcasts to the planner, and hourly
+ * prunes old frequency-cap records and runs the automations.
  *
  * Never twice: each delivery is claimed (queued → sending under the job's id) in one atomic
  * update before it is sent. A job that finds its own claim on a delivery ran before and died
@@ -111,7 +122,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       if (c.kind === 'wait') return later(job, token, c.ms);
       if (c.kind === 'interrupted') {
         // The crash window: this job's previous run took the delivery and never said how it went.
-        await broadcasts.finish(c.delivery, claim, 'failed', 'interrupted: the worker stopped while sending');
+        await broadcasts.finish(c.delivery, claim, 'failed', INTERRUPTED);
         return;
       }
       const send = senders.telegram;
@@ -199,8 +210,24 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     { concurrency: 1, ...lock },
   );
 
-  // The tick: broadcasts created where no queue was at hand (an API process without Redis, a
-  // crash between insert and hand-over) are handed to the planner; automations run hourly.
+  // The sweep's view of the send queues: which claims (job ids) a job still holds.
+  const sendQueues: Record<BroadcastChannel, ReturnType<typeof queues.queue>> = { telegram: telegramQueue, vk: queues.queue(BROADCAST_QUEUES.vk), wallet: queues.queue(BROADCAST_QUEUES.wallet) };
+  const senderJobs: SenderJobs = {
+    async held(channel, claims) {
+      const states = await Promise.all(claims.map(async (c) => ({ c, state: await sendQueues[channel].getJobState(c) })));
+      return new Set(states.filter((s) => !GONE.has(s.state)).map((s) => s.c));
+    },
+    async drop(channel, claims) {
+      for (const c of claims) {
+        const state = await sendQueues[channel].getJobState(c);
+        if (state === 'completed' || state === 'failed') await sendQueues[channel].remove(c);
+      }
+    },
+  };
+
+  // The tick: deliveries whose job BullMQ gave up on are settled, broadcasts created where no
+  // queue was at hand (an API process without Redis, a crash between insert and hand-over) are
+  // handed to the planner; cap records past their window are pruned and automations run hourly.
   let lastAutomations = 0;
   const tickQueue = queues.queue(BROADCAST_QUEUES.tick);
   await tickQueue.upsertJobScheduler('broadcast-tick', { every: o.tickMs }, { name: 'tick', data: {} });
@@ -209,9 +236,13 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     BROADCAST_QUEUES.tick,
     async () => {
       for (const id of await broadcasts.active()) {
+        const swept = await broadcasts.sweep(id, senderJobs, o.stuckMs);
+        if (swept.failed + swept.released > 0) log.warn({ broadcastId: id, ...swept }, 'deliveries left sending by a dead worker were settled');
         // Counters a dead worker left behind are recounted; then the planner takes the rest.
         if (!(await broadcasts.reconcile(id))) await jobs.plan(id);
       }
+      const pruned = await broadcasts.pruneCaps();
+      if (pruned) log.info({ pruned }, 'frequency-cap records past the window deleted');
       if (Date.now() - lastAutomations >= AUTOMATIONS_EVERY_MS) {
         lastAutomations = Date.now();
         const started = await broadcasts.automations.run();
