@@ -57,6 +57,8 @@ export async function buildRoleApp(deps: ApiRoleDeps, channels?: Channels): Prom
 export async function startApi(deps: ApiRoleDeps, channels?: Channels): Promise<RoleHandle & { app: FastifyInstance; url: string }> {
   const app = await buildRoleApp(deps, channels);
   const url = await app.listen({ host: deps.config.http.host, port: deps.config.http.port });
+  // The panel's name search on the embedded store reads from memory: built now, in the background.
+  deps.core.directory.warmUp().catch((err: unknown) => deps.logger.warn({ err }, 'member name index: not built; name search reads the store'));
   const tg = deps.config.telegram;
   // The webhook is registered once this server can receive it.
   if (tg.enabled && tg.mode.kind === 'webhook' && channels?.telegram) {

@@ -29,7 +29,7 @@ import { accountLinkCodeModel } from './members/account-link.model.js';
 import { createAccountLinks } from './members/account-link.service.js';
 import { createMemberBonuses } from './members/member-bonus.js';
 import { createMemberDirectory } from './members/member-directory.js';
-import { createMemberRecentRepository } from './members/member-recent.repository.js';
+import { createMemberListing } from './members/member-listing.js';
 import { createMemberDirectoryRepository } from './members/member-directory.repository.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
@@ -129,9 +129,9 @@ export function createCore(deps: CoreDeps) {
     hashPhone: hasher.phone,
     clock,
   });
-  // The embedded store's newest-first member list (FerretDB v1 cannot sort by index).
-  const recentMembers = createMemberRecentRepository(deps.conn, { enabled: !(deps.guardedCardWrites ?? true) });
-  const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock, recent: recentMembers });
+  // The embedded store's member list and name search (FerretDB v1 cannot sort or filter by index).
+  const listing = createMemberListing(deps.conn, { enabled: !(deps.guardedCardWrites ?? true) });
+  const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock, listing });
   const stores = createStoreRepository(deps.conn, { clock });
   const wallets = walletModels(deps.conn);
   const partners = createPartnerService({
@@ -161,7 +161,7 @@ export function createCore(deps: CoreDeps) {
       memberCounts: createMemberCountsRepository(deps.conn),
       exports: createExportRepository(deps.conn),
       imports: createImportRepository(deps.conn),
-      importTarget: createImportApplyRepository(deps.conn, recentMembers),
+      importTarget: createImportApplyRepository(deps.conn, listing),
     },
     ledger,
     cards,
@@ -179,7 +179,7 @@ export function createCore(deps: CoreDeps) {
   const sessionRepo = createSessionRepository(deps.conn);
   const sessions = createSessionService({ repo: sessionRepo, users, clock, policy: deps.panelSessions ?? { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 } });
   const audit = createAuditLog(deps.conn, { clock });
-  const directory = createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn, recentMembers), members, cards, history, settings });
+  const directory = createMemberDirectory({ repo: createMemberDirectoryRepository(deps.conn, listing), members, cards, history, settings });
   const privacy = createErasure({ members, conversations, phoneProofs, accountLinks, contests, outbox, twitch: twitchState, wallet: wallets, rates, clock });
   return {
     clock,

@@ -1,7 +1,7 @@
 import { Types, type Connection } from 'mongoose';
 import { cardModel, type CardDoc } from '../cards/card.model.js';
 import { memberModels, type CardAliasDoc, type MemberDoc, type MemberImport } from '../members/member.model.js';
-import type { MemberRecentRepository } from '../members/member-recent.repository.js';
+import type { MemberListing } from '../members/member-listing.js';
 import { isDuplicateKey } from '../shared/errors.js';
 import { importModels, type ImportMarkDoc } from './import.model.js';
 
@@ -35,7 +35,7 @@ export interface FollowedFields {
  * so a large base must not cost an update per row where an insert does), and every write
  * addresses one document.
  */
-export function createImportApplyRepository(conn: Connection, recent?: Pick<MemberRecentRepository, 'add'>) {
+export function createImportApplyRepository(conn: Connection, listing?: Pick<MemberListing, 'joined'>) {
   const { Members, Aliases } = memberModels(conn);
   const { Marks } = importModels(conn);
   const Cards = cardModel(conn).collection;
@@ -76,7 +76,7 @@ export function createImportApplyRepository(conn: Connection, recent?: Pick<Memb
     async insertMembers(docs: MemberDoc[]): Promise<Set<number>> {
       const taken = await insertMany(Members.collection, docs);
       // The new ones join the newest-first list in file order (member-recent.repository.ts).
-      await recent?.add(docs.filter((_, i) => !taken.has(i)).map((d) => String(d._id)));
+      await listing?.joined(docs.filter((_, i) => !taken.has(i)).map((d) => ({ id: String(d._id), name: d.name })));
       return taken;
     },
 

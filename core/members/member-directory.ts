@@ -44,6 +44,9 @@ export function createMemberDirectory(deps: {
   }
 
   return {
+    /** Builds the name index of the embedded store in the background (the API role calls it at start). */
+    warmUp: (): Promise<void> => deps.repo.warmUp(),
+
     /** Search by phone, card number or name; with no query, the newest members a page at a time. */
     async search(query: string, opts: { after?: string | undefined; limit?: number } = {}): Promise<{ kind: SearchKind; items: MemberRow[]; next: string | null }> {
       const q = query.trim().slice(0, 100);

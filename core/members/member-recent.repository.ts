@@ -31,6 +31,12 @@ export function createMemberRecentRepository(conn: Connection, opts: { enabled: 
       if (!opts.enabled || memberIds.length === 0) return;
       await coll().insertMany(memberIds.map((m) => ({ m })), { ordered: true });
     },
+    /** Every member's id and name (not erased ones): what the name index is read from. */
+    async *names(): AsyncGenerator<{ id: string; name: string }> {
+      for await (const m of conn.collection('members').find({}, { projection: { name: 1, status: 1 }, batchSize: 2000 })) {
+        if (m.status !== 'erased' && typeof m.name === 'string') yield { id: String(m._id), name: m.name };
+      }
+    },
     /** Member ids newest first, from `offset`. */
     async page(offset: number, limit: number): Promise<string[]> {
       const docs = await coll().find({}, { projection: { m: 1 } }).sort({ $natural: -1 }).skip(offset).limit(limit).toArray();

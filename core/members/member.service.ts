@@ -7,7 +7,7 @@ import type { ProgrammeSettings } from '../programme/settings.schema.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { DomainError, isDuplicateKey } from '../shared/errors.js';
 import { insertRaw } from '../shared/mongo.js';
-import type { MemberRecentRepository } from './member-recent.repository.js';
+import type { MemberListing } from './member-listing.js';
 import { CHAT_CHANNELS } from './identity.js';
 import type { MemberBonuses } from './member-bonus.js';
 import { MEMBER_NAME_MAX, memberName } from './member-name.js';
@@ -76,8 +76,8 @@ export function createMemberService(deps: {
   cards: CardService;
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
-  /** The newest-first list of the embedded store (member-recent.repository.ts). */
-  recent?: Pick<MemberRecentRepository, 'add' | 'init'>;
+  /** The embedded store's member list and name index (member-listing.ts). */
+  listing?: Pick<MemberListing, 'init' | 'joined' | 'renamed'>;
 }) {
   const { Members, Identities } = deps.models;
   const { registry, bonuses } = deps;
@@ -181,7 +181,7 @@ export function createMemberService(deps: {
     phoneState,
 
     async init(): Promise<void> {
-      await Promise.all([Members.createIndexes(), Identities.createIndexes(), deps.models.ReferralCounters.createIndexes(), registry.init(), bonuses.init(), deps.recent?.init()]);
+      await Promise.all([Members.createIndexes(), Identities.createIndexes(), deps.models.ReferralCounters.createIndexes(), registry.init(), bonuses.init(), deps.listing?.init()]);
       await registry.backfill();
     },
 
@@ -219,7 +219,7 @@ export function createMemberService(deps: {
           const doc = await newMemberDoc(input, id, took.ok ? phone : noPhone(String(id)), name, settings);
           if (took.ok) await writePhone(() => insertRaw(Members, doc), phone, String(id));
           else await insertRaw(Members, doc);
-          await deps.recent?.add([String(id)]);
+          await deps.listing?.joined([{ id: String(id), name: doc.name }]);
           member = doc;
           created = true;
           displaced = took.ok && took.displaced !== null;
@@ -305,6 +305,7 @@ export function createMemberService(deps: {
     async update(memberId: string, patch: Partial<Pick<MemberDoc, 'language' | 'notifications' | 'name' | 'optIn' | 'roles' | 'birthday'>>): Promise<MemberDoc> {
       const m = await Members.findOneAndUpdate({ _id: memberId }, { $set: { ...patch, updatedAt: clock.now() } }, { returnDocument: 'after' }).lean<MemberDoc>();
       if (!m) throw new DomainError('member_not_found', 'no such member');
+      if (patch.name !== undefined) deps.listing?.renamed(String(m._id), m.name);
       return m;
     },
 
