@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Clock } from '../shared/clock.js';
 import { isDuplicateKey } from '../shared/errors.js';
@@ -47,12 +48,13 @@ export function createDailyStatsRepository(conn: Connection) {
     },
 
     /** When the last roll-up ran and how long it took (insight_snapshots `rollup`). */
-    async lastRollup(): Promise<{ at: Date; tookMs: number } | null> {
+    async lastRollup(): Promise<{ at: Date; tookMs: number; version: string } | null> {
       const doc = await m.Snapshots.findById(ROLLUP_ID).lean();
-      return doc ? { at: doc.at, tookMs: Number(doc.data.tookMs ?? 0) } : null;
+      return doc ? { at: doc.at, tookMs: Number(doc.data.tookMs ?? 0), version: typeof doc.data.version === 'string' ? doc.data.version : '' } : null;
     },
+    /** Written after every roll-up, with a new version: readers holding the days in memory read them again. */
     async saveRollup(at: Date, tookMs: number): Promise<void> {
-      await m.Snapshots.collection.replaceOne({ _id: ROLLUP_ID as never }, { at, data: { tookMs } }, { upsert: true });
+      await m.Snapshots.collection.replaceOne({ _id: ROLLUP_ID as never }, { at, data: { tookMs, version: randomUUID() } }, { upsert: true });
     },
 
     /** The rolled-up partner days `from`..`to` (inclusive): `_id` = `<day>|<partnerId or ->`. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { memberModels } from '../members/member.model.js';
 import { insightModels } from './insight.model.js';
@@ -12,6 +13,7 @@ export interface CountedMember {
 }
 
 const SNAPSHOT_ID = 'member-days';
+const META_ID = 'member-days-meta';
 /** Members per cursor batch: one round trip per this many, whatever the base. */
 const BATCH = 2000;
 
@@ -41,12 +43,19 @@ export function createMemberCountsRepository(conn: Connection) {
         };
       }
     },
-    async load(): Promise<{ at: Date; data: Record<string, unknown> } | null> {
-      const doc = await Snapshots.findById(SNAPSHOT_ID).lean();
-      return doc ? { at: doc.at, data: doc.data } : null;
+    /** The last pass's date, duration and version: a small document, read on every report. */
+    async meta(): Promise<{ at: Date; tookMs: number; version: string } | null> {
+      const doc = await Snapshots.findById(META_ID).lean();
+      return doc ? { at: doc.at, tookMs: Number(doc.data.tookMs ?? 0), version: typeof doc.data.version === 'string' ? doc.data.version : '' } : null;
     },
-    async save(at: Date, data: object): Promise<void> {
+    /** The counts themselves (tens of kilobytes: read again only when the version changed). */
+    async load(): Promise<Record<string, unknown> | null> {
+      return (await Snapshots.findById(SNAPSHOT_ID).lean())?.data ?? null;
+    },
+    async save(at: Date, tookMs: number, data: object): Promise<void> {
       await Snapshots.collection.replaceOne({ _id: SNAPSHOT_ID as never }, { at, data }, { upsert: true });
+      // The meta last: a reader that sees the new version finds the new counts.
+      await Snapshots.collection.replaceOne({ _id: META_ID as never }, { at, data: { tookMs, version: randomUUID() } }, { upsert: true });
     },
   };
 }

@@ -37,10 +37,19 @@ const LAST_DAY = '9999-12-31';
 export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: Clock; timeZone: string; options?: Partial<MemberCountsOptions>; onBackgroundError?: (err: unknown) => void }) {
   const o: MemberCountsOptions = { liveUnderMs: 300, staleAfterMs: 300_000, ...deps.options };
 
-  // The document is written only by recount() below, in this shape.
+  // The counts of the last version read, kept in memory: a report reads the small meta document
+  // and the counts only when another pass has written new ones.
+  let cached: { version: string; data: CountsData } | null = null;
   const load = async (): Promise<{ at: Date; data: CountsData } | null> => {
-    const s = await deps.repo.load();
-    return s ? { at: s.at, data: s.data as unknown as CountsData } : null;
+    const meta = await deps.repo.meta();
+    if (!meta) return null;
+    if (cached?.version !== meta.version) {
+      // Written only by recount() below, in this shape.
+      const data = (await deps.repo.load()) as unknown as CountsData | null;
+      if (!data) return null;
+      cached = { version: meta.version, data };
+    }
+    return { at: meta.at, data: cached.data };
   };
 
   async function recount(): Promise<void> {
@@ -70,15 +79,12 @@ export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: 
       }
     }
     data.tookMs = Math.round(performance.now() - t0);
-    await deps.repo.save(at, data);
+    await deps.repo.save(at, data.tookMs, data);
   }
 
   const refresher = createRefresher({
     run: recount,
-    last: async () => {
-      const s = await load();
-      return s ? { at: s.at, tookMs: s.data.tookMs } : null;
-    },
+    last: () => deps.repo.meta(),
     liveUnderMs: o.liveUnderMs,
     staleAfterMs: o.staleAfterMs,
     now: () => deps.clock.now(),

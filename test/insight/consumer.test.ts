@@ -87,6 +87,15 @@ describe('insight consumer', () => {
     expect((await memberModels(conn).Members.findById(memberId).lean())?.stats).toMatchObject({ seq: 7, purchases: 7 });
   });
 
+  it('a roll-up by another process is seen by the days this one keeps in memory', async () => {
+    const other = createDailyStats({ repo: createDailyStatsRepository(conn), timeZone: TZ, clock: fixedClock(new Date('2026-03-10T12:00:00Z')) });
+    const before = (await daily.sum('2026-03-01', '2026-03-31')).purchases;
+    const otherConsumer = createInsightConsumer({ members: createMemberStatsRepository(conn), mirror: createMemberStatsMirror(createMemberStatsRepository(conn)), daily: other, timeZone: TZ });
+    await otherConsumer.handle(purchase('entry:h', 8, '2026-03-09T10:00:00Z', 5, 10_000, 8));
+    await other.rollup();
+    expect((await daily.sum('2026-03-01', '2026-03-31')).purchases).toBe(before + 1);
+  });
+
   it('ignores events of other shapes', async () => {
     expect(await consumer.handle({ id: 'x', type: 'level.changed', data: {} })).toBe('ignored');
     expect(await consumer.handle({ id: 'entry:y', type: 'points.changed', at: '2026-03-01T00:00:00Z', card: '1', memberId: null, data: { entryType: 'accrual' } })).toBe('ignored');
