@@ -29,12 +29,18 @@ export function memberPages(ctx: PanelContext): FastifyPluginAsync {
   }
 
   return async (app) => {
-    app.get<{ Querystring: { q?: string; after?: string } }>('/members', { preHandler: ctx.guard('members.view') }, async (req, reply) => {
+    app.get<{ Querystring: { q?: string; after?: string; segment?: string } }>('/members', { preHandler: ctx.guard('members.view') }, async (req, reply) => {
       const q = str(req.query.q);
-      const result = await core.directory.search(q, { after: str(req.query.after) || undefined });
+      const segments = await core.insight.segments.list();
+      const segment = q ? undefined : segments.find((s) => s.id === str(req.query.segment));
+      const after = str(req.query.after) || undefined;
+      // A saved segment's members (as of the last audience pass), or the search / the newest.
+      const inSegment = segment ? { segment, page: await core.insight.segments.members(segment.id, { after, limit: 25 }) } : null;
+      const result = inSegment ? null : await core.directory.search(q, { after });
       // Live search swaps only the results table.
-      const template = isHtmx(req) && req.headers['hx-target'] === 'results' ? 'partials/member-rows' : 'members';
-      return render(req, reply, template, { title: 'panel:members.title', q, result, notice: (req.query as { notice?: string }).notice ? 'erased' : null });
+      const partial = isHtmx(req) && req.headers['hx-target'] === 'results';
+      const template = partial ? (inSegment ? 'partials/segment-member-rows' : 'partials/member-rows') : 'members';
+      return render(req, reply, template, { title: 'panel:members.title', q, result, inSegment, segments, notice: (req.query as { notice?: string }).notice ? 'erased' : null });
     });
 
     app.get<{ Params: { id: string }; Querystring: { cursor?: string; notice?: string } }>('/members/:id', { preHandler: ctx.guard('members.view') }, async (req, reply) => {
