@@ -52,6 +52,7 @@ try {
   if (signed.statusCode !== 303) throw new Error(`sign-in failed: ${signed.statusCode}`);
 
   const someone = (await b.core.directory.search('', { limit: 1 })).items[0];
+  const segment = await b.core.insight.segments.create({ name: 'Bench', rules: { op: 'and', rules: [{ field: 'purchases', op: 'gte', value: 3 }] } });
   const pages = [
     '/admin',
     '/admin/members',
@@ -59,6 +60,7 @@ try {
     `/admin/members?q=${encodeURIComponent(someone?.cardNumber ?? '')}`,
     `/admin/members?q=${encodeURIComponent('Клиент 1234')}`,
     `/admin/members/${someone?.id ?? ''}`,
+    `/admin/members?segment=${segment.id}`,
     '/admin/segments',
     '/admin/reports',
     '/admin/contests',

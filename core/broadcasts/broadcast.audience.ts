@@ -1,3 +1,4 @@
+import { chatOpen, choseMarketing } from '../members/marketing-choice.js';
 import { normalizePhone } from '../members/phone.js';
 import type { SegmentService } from '../segments/segment.service.js';
 import type { Recipient } from './recipient.repository.js';
@@ -8,20 +9,18 @@ import type { BroadcastChannel, EngineAudience } from './broadcast.types.js';
 export type ChannelVerdict = { send: true } | { send: false; skip: string } | null;
 
 /**
- * Rule: marketing goes only to members who chose it for that channel themselves (or whose
- * imported file said so); an opt-in recorded without a choice (before broadcasts existed) does
- * not count. Telegram and VK need the linked chat; a chat where the bot was blocked or denied is
+ * Rule: marketing goes only to members who chose it for that channel (core/members/marketing-choice.ts).
+ * Telegram and VK need the linked chat; a chat where the bot was blocked or denied is
  * skipped until the member writes again. Wallet needs a pass for the member's card.
  * `test` sends (to the admins' own chats) ask nothing of consent.
  */
 export function verdict(r: Recipient, channel: BroadcastChannel, opts: { test?: boolean } = {}): ChannelVerdict {
   const m = r.member;
   if (m.status !== 'active') return null;
-  const chose = m.optIn[channel] === true && (Boolean(m.optInAt) || Boolean(m.imported));
-  if (!opts.test && (!m.consent || !chose)) return null;
+  if (!opts.test && !choseMarketing(m, channel)) return null;
   if (channel === 'wallet') return r.hasPass ? { send: true } : null;
   if (!r.chats[channel]) return null;
-  if (!opts.test && m.unreachable?.[channel]) return { send: false, skip: 'unreachable' };
+  if (!opts.test && !chatOpen(m, channel)) return { send: false, skip: 'unreachable' };
   return { send: true };
 }
 

@@ -1,3 +1,4 @@
+import { chatOpen, choseMarketing } from '../members/marketing-choice.js';
 import { randomBytes } from 'node:crypto';
 import { shopMonth } from '../insight/shop-time.js';
 import type { ProgrammeSettings } from '../programme/settings.schema.js';
@@ -86,7 +87,9 @@ export async function buildAudience(deps: { repo: AudienceRepository; clock: Clo
     const purchases = s?.purchases ?? 0;
     const has = channels.get(id) ?? new Set<string>();
     const hasPass = m.cardNumber ? cardsWithPass.has(m.cardNumber) : false;
-    const reachable = MARKETING_CHANNELS.filter((c) => m.optIn[c] === true && (c === 'wallet' ? hasPass : has.has(c)));
+    // Who a broadcast would reach now: the broadcasts' own rule (marketing-choice.ts), so a segment's
+    // `reachable` and a broadcast's recipients agree.
+    const reachable = MARKETING_CHANNELS.filter((c) => choseMarketing(m, c) && (c === 'wallet' ? hasPass : has.has(c) && chatOpen(m, c)));
     const scored = purchases > 0 && s;
     const r = scored ? scoreR(s.lastPurchaseAt ? new Date(s.lastPurchaseAt).getTime() : 0) : null;
     const f = scored ? scoreF(s.purchases) : null;
