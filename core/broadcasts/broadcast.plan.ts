@@ -10,6 +10,12 @@ import type { Recipient, RecipientRepository } from './recipient.repository.js';
 
 /** VK takes up to 100 peer_ids per messages.send. */
 export const VK_BATCH = 100;
+/**
+ * Members per page when only counting (the composer's live count, the create answer): each page
+ * costs a few `$in` reads, which FerretDB v1 answers by scanning the collection, so fewer,
+ * larger pages (10,000 members' recipient fields are a few MB in memory).
+ */
+const COUNT_PAGE = 10_000;
 /** Passes whose offer one wallet job sets. */
 export const WALLET_BATCH = 500;
 
@@ -95,7 +101,7 @@ export function createPlanner(deps: PlannerDeps) {
 
   return {
     /** Recipients per channel, as planning would find them now (nothing written). */
-    async count(b: Pick<BroadcastDoc, '_id' | 'channels' | 'holdoutPercent' | 'kind' | 'audience'>, cap: FrequencyCap, pageSize = 1000): Promise<Recipients & { skipped: Record<BroadcastChannel, number>; holdout: number }> {
+    async count(b: Pick<BroadcastDoc, '_id' | 'channels' | 'holdoutPercent' | 'kind' | 'audience'>, cap: FrequencyCap, pageSize = COUNT_PAGE): Promise<Recipients & { skipped: Record<BroadcastChannel, number>; holdout: number }> {
       const out = { telegram: 0, vk: 0, wallet: 0, total: 0, skipped: { telegram: 0, vk: 0, wallet: 0 }, holdout: 0 };
       let cursor: string | null = null;
       do {
