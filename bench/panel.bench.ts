@@ -10,6 +10,7 @@ import { createI18n } from '../core/i18n/i18n.js';
 import { createLogger } from '../infra/logger.js';
 import { benchCore, percentile } from './bench.servers.js';
 import { seedBase } from './panel.seed.js';
+import { createMemberRecentRepository } from '../core/members/member-recent.repository.js';
 
 const MEMBERS = Number(process.env.BENCH_PANEL_MEMBERS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_PANEL_ROUNDS ?? 15);
@@ -19,7 +20,7 @@ const b = await benchCore();
 try {
   console.log(`panel bench on ${b.mongo.source}: ${MEMBERS} members, ${ROUNDS} rounds per page`);
   const t0 = performance.now();
-  await seedBase(b.conn, MEMBERS);
+  await seedBase(b.conn, MEMBERS, createMemberRecentRepository(b.conn, { enabled: b.mongo.source === 'ferretdb' }));
   console.log(`seeded ${MEMBERS} members in ${((performance.now() - t0) / 1000).toFixed(1)} s; audience pass…`);
   const t1 = performance.now();
   await b.core.insight.segments.rebuild();

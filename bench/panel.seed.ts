@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
+import type { MemberRecentRepository } from '../core/members/member-recent.repository.js';
 import { progress } from './bench.servers.js';
 
 const DAY = 86_400_000;
@@ -13,8 +14,7 @@ const BATCH = 1000;
  * the panel reads after a shop has run for a while. The import (bench/insight.bench.ts) is
  * measured on its own; seeding 100,000 members through it would take the bench an hour.
  */
-export async function seedBase(conn: Connection, members: number, factsPerMember = 2): Promise<void> {
-  const recentList = (await conn.db?.listCollections({ name: 'members_recent' }).toArray())?.length === 1;
+export async function seedBase(conn: Connection, members: number, recent?: Pick<MemberRecentRepository, 'add'>, factsPerMember = 2): Promise<void> {
   const now = Date.now();
   const day = (t: number): string => new Date(t).toISOString().slice(0, 10);
   let facts = 0;
@@ -52,8 +52,8 @@ export async function seedBase(conn: Connection, members: number, factsPerMember
       }
     }
     await Promise.all([conn.collection('members').insertMany(ms), conn.collection('cards').insertMany(cards as never[]), conn.collection('member_phones').insertMany(phones as never[])]);
-    // The embedded store's newest-first list, as the core keeps it (core/members/member-recent.repository.ts).
-    if (recentList) await conn.collection('members_recent').insertMany(ms.map((m) => ({ m: String(m._id) })));
+    // The embedded store's member list, as the core keeps it (core/members/member-recent.repository.ts).
+    await recent?.add(ms.map((m) => String(m._id)));
     if (fs.length) await conn.collection('insight_facts').insertMany(fs as never[]);
     progress('seeding members, %', Math.round(((from + BATCH) / members) * 100), 100);
   }

@@ -4,7 +4,7 @@ import { createMemberRecentRepository } from './member-recent.repository.js';
 
 /**
  * What the staff's member list and name search need on the embedded store, where FerretDB v1
- * cannot sort or filter by index: the newest-first list (member-recent.repository.ts) and the
+ * cannot sort or filter by index: the list in joining order (member-recent.repository.ts) and the
  * name index (member-names.index.ts), told as members join or are renamed. On MongoDB
  * (`enabled: false`) both are off and the directory reads members by their indexes.
  */
@@ -14,7 +14,6 @@ export function createMemberListing(conn: Connection, opts: { enabled: boolean }
   return {
     recent,
     names,
-    init: (): Promise<void> => recent.init(),
     /** Members just created, in the order they joined. */
     async joined(members: { id: string; name: string }[]): Promise<void> {
       await recent.add(members.map((m) => m.id));

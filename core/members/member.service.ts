@@ -77,7 +77,7 @@ export function createMemberService(deps: {
   settings: () => Promise<ProgrammeSettings>;
   clock?: Clock;
   /** The embedded store's member list and name index (member-listing.ts). */
-  listing?: Pick<MemberListing, 'init' | 'joined' | 'renamed'>;
+  listing?: Pick<MemberListing, 'joined' | 'renamed'>;
 }) {
   const { Members, Identities } = deps.models;
   const { registry, bonuses } = deps;
@@ -181,7 +181,7 @@ export function createMemberService(deps: {
     phoneState,
 
     async init(): Promise<void> {
-      await Promise.all([Members.createIndexes(), Identities.createIndexes(), deps.models.ReferralCounters.createIndexes(), registry.init(), bonuses.init(), deps.listing?.init()]);
+      await Promise.all([Members.createIndexes(), Identities.createIndexes(), deps.models.ReferralCounters.createIndexes(), registry.init(), bonuses.init()]);
       await registry.backfill();
     },
 

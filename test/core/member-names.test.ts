@@ -23,7 +23,6 @@ describe('name index', () => {
     await enroll('Анна Петрова');
     const gone = await enroll('Федя Стёркин');
     const listing = createMemberListing(t.conn, { enabled: true });
-    await listing.init();
     const repo = createMemberDirectoryRepository(t.conn, listing);
     // Not built yet: the first look starts the build and the store answers meanwhile.
     expect(listing.names?.candidates('фед', 10)).toBeNull();
