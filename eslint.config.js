@@ -31,7 +31,7 @@ export default tseslint.config(
   {
     // The panel's browser script (served as is, no build step).
     files: ['api/panel/assets/*.js'],
-    languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', uPlot: 'readonly', htmx: 'readonly' } },
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', uPlot: 'readonly', htmx: 'readonly', URL: 'readonly' } },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -1,5 +1,8 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DomainError } from '../../core/shared/errors.js';
+import { STRIP_SIZES, STRIP_UPLOAD_MAX } from '../../core/wallet/pass-image.js';
 import { OFFER_MAX_LENGTH } from '../../core/wallet/wallet-offers.js';
 import type { Wallet } from '../../core/wallet/wallet.service.js';
 import { templateDesignSchema } from '../../core/wallet/wallet.types.js';
@@ -8,6 +11,9 @@ import { ADMIN_SECURITY, cardNumber, cardNumberParams, errorResponses } from '..
 
 const templateParams = z.strictObject({ id: z.string().regex(/^[a-z0-9_-]{1,32}$/).describe('"default" or a level id') });
 const templateView = z.object({ id: z.string(), design: templateDesignSchema, version: z.int(), updatedAt: z.date().nullable() });
+const published = templateView.extend({ passes: z.int().describe('Passes that will be updated') });
+const STRIP_TYPES = ['image/png', 'image/jpeg'];
+const sendPng = (reply: FastifyReply, png: Buffer): FastifyReply => reply.type('image/png').send(png);
 const offerTarget = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('card'), number: cardNumber }),
   z.strictObject({ kind: z.literal('cards'), numbers: z.array(cardNumber).min(1).max(100_000) }),
@@ -19,6 +25,11 @@ const offerTarget = z.discriminatedUnion('kind', [
 export function walletAdminRoutes(deps: { core: Core; wallet: Wallet }): FastifyPluginAsyncZod {
   const { core, wallet } = deps;
   return async (app) => {
+    // A strip image is sent as it is (curl --data-binary @strip.jpg), up to its own size limit.
+    app.addContentTypeParser(STRIP_TYPES, { parseAs: 'buffer', bodyLimit: STRIP_UPLOAD_MAX }, (_req, body, done) => {
+      done(null, body);
+    });
+
     app.get(
       '/cards/:number/wallet-link',
       {
@@ -58,10 +69,67 @@ export function walletAdminRoutes(deps: { core: Core; wallet: Wallet }): Fastify
           security: ADMIN_SECURITY,
           params: templateParams,
           body: templateDesignSchema,
-          response: { 200: templateView.extend({ passes: z.int().describe('Passes that will be updated') }), ...errorResponses() },
+          response: { 200: published, ...errorResponses() },
         },
       },
       async (req) => wallet.templates.put(req.params.id, req.body),
+    );
+
+    app.put(
+      '/wallet/templates/:id/strip',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Upload the template's strip image (PNG or JPEG, sent as the body) and publish the design with it",
+          description:
+            `Content-Type image/png or image/jpeg, up to ${STRIP_UPLOAD_MAX / 1024 / 1024} MB, at least 375 × 123 pixels. It is cropped around the centre to the strip's shape and ` +
+            `resized to ${STRIP_SIZES.map((s) => `${s.width} × ${s.height}`).join(', ')} (strip.png, @2x, @3x); the design's \`strip\` is then its id. ` +
+            'Every pass drawn from the template is updated, as with PUT …/templates/{id}.',
+          security: ADMIN_SECURITY,
+          consumes: STRIP_TYPES,
+          params: templateParams,
+          response: { 200: published, ...errorResponses() },
+        },
+      },
+      async (req) => {
+        if (!Buffer.isBuffer(req.body)) throw new DomainError('validation_failed', 'send the image as the body, Content-Type image/png or image/jpeg', { field: 'strip' });
+        return wallet.templates.setStrip(req.params.id, req.body);
+      },
+    );
+
+    app.delete(
+      '/wallet/templates/:id/strip',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Remove the template's own strip image (passes of a level then show the default template's strip, if it has one)",
+          security: ADMIN_SECURITY,
+          params: templateParams,
+          response: { 200: published, ...errorResponses() },
+        },
+      },
+      async (req) => wallet.templates.removeStrip(req.params.id),
+    );
+
+    app.get(
+      '/wallet/templates/:id/strip.png',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "The template's own strip image as the pass carries it",
+          security: ADMIN_SECURITY,
+          params: templateParams,
+          querystring: z.strictObject({ scale: z.enum(['1', '2', '3']).default('3').describe('@1x, @2x or @3x') }),
+          response: { 200: z.string().describe('PNG'), ...errorResponses() },
+        },
+      },
+      async (req, reply) => {
+        const id = (await wallet.templates.get(req.params.id)).design.strip;
+        const files = id ? await wallet.templates.stripFiles(id) : null;
+        if (!files) throw new DomainError('not_found', `template ${req.params.id} has no strip image of its own`);
+        const file = STRIP_SIZES[Number(req.query.scale) - 1]?.file ?? 'strip@3x.png';
+        return sendPng(reply, files[file]);
+      },
     );
 
     app.post(

@@ -10,6 +10,7 @@ import type { SegmentService } from '../segments/segment.service.js';
 import type { PartnerReportFn, PartnerReportRow } from '../reports/partner.report.js';
 import { exportStream, type ExportColumn, type ExportFormat, type ExportValue } from './export.format.js';
 import type { ExportRepository } from './export.repository.js';
+import { createReportExports } from './report.export.js';
 import type { Readable } from 'node:stream';
 
 export interface ExportResult {
@@ -28,7 +29,8 @@ const rub = (k: number): number => Math.round(k) / 100;
 /**
  * Exports: members (with their segment and RFM columns), ledger entries of a period (for the
  * accountant) and purchases of a period, as CSV or XLSX, streamed: rows are read with a
- * cursor and written as they come, never the whole set in memory.
+ * cursor and written as they come, never the whole set in memory. Also each table of the
+ * Reports page (`report`).
  */
 export function createExports(deps: {
   repo: ExportRepository;
@@ -38,6 +40,7 @@ export function createExports(deps: {
   timeZone: string;
   i18n: Pick<I18n, 't'>;
   partnerReport: PartnerReportFn;
+  reports: Parameters<typeof createReportExports>[0]['reports'];
 }) {
   const columns = (kind: string, keys: readonly string[], lang: Language): ExportColumn[] => keys.map((k) => ({ key: k, label: deps.i18n.t(lang, `insight:export.${kind}.${k}`) }));
   const stamp = (): string => deps.clock.now().toISOString().slice(0, 10);
@@ -123,8 +126,12 @@ export function createExports(deps: {
   }
 
   const period = (input: { from?: string | undefined; to?: string | undefined }): Period => parsePeriod(input, deps.clock.now(), deps.timeZone);
+  const reportExports = createReportExports({ reports: deps.reports, clock: deps.clock, timeZone: deps.timeZone, i18n: deps.i18n });
 
   return {
+    /** One table of the Reports page (core/exports/report.export.ts): a report's result, built whole (a few rows). */
+    report: reportExports.report,
+
     async members(input: { format: ExportFormat; segmentId?: string | undefined; lang: Language }): Promise<ExportResult> {
       // Refuses an unknown segment before any byte is sent.
       if (input.segmentId) await deps.segments.get(input.segmentId);

@@ -85,7 +85,7 @@ export function createInsight(deps: InsightDeps) {
     /** Points issued and accepted per partner in a period (what one partner owes another). */
     partnerReport,
     /** Exports need the texts of their headers: made where an i18n instance is at hand. */
-    exports: (i18n: Pick<I18n, 't'>) => createExports({ repo: deps.repos.exports, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n, partnerReport }),
+    exports: (i18n: Pick<I18n, 't'>) => createExports({ repo: deps.repos.exports, segments, cards: deps.cards, clock: deps.clock, timeZone: deps.timeZone, i18n, partnerReport, reports }),
     async init(): Promise<void> {
       await Promise.all([daily.init(), imports.init(), segments.init()]);
     },

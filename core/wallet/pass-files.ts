@@ -1,4 +1,5 @@
 import { escapeHtml } from '../shared/html.js';
+import type { StripFiles } from './pass-image.js';
 import type { PassModel } from './wallet-models.js';
 import { MAX_LOCATIONS, PASS_LANGUAGES, type PassLanguage, type PassState, type SignInput } from './wallet.types.js';
 
@@ -101,8 +102,8 @@ function closedPassJson(state: PassState, model: PassModel, authenticationToken:
   };
 }
 
-/** The input of a signing thread: rendered pass.json, escaped strings, the template's own logo. */
-export function renderSignInput(state: PassState, model: PassModel, authenticationToken: string, logoPng: Buffer | null): SignInput {
+/** The input of a signing thread: rendered pass.json, escaped strings, the template's own logo and strip images. */
+export function renderSignInput(state: PassState, model: PassModel, authenticationToken: string, logoPng: Buffer | null, strip: StripFiles | null = null): SignInput {
   const strings = Object.fromEntries(
     PASS_LANGUAGES.map((lang) => [lang, Object.fromEntries(Object.entries(state.strings[lang]).map(([k, v]) => [k, escapeStringsValue(v)]))]),
   ) as Record<PassLanguage, Record<string, string>>;
@@ -110,6 +111,6 @@ export function renderSignInput(state: PassState, model: PassModel, authenticati
     model: model.name,
     passJson: renderPassJson(state, model, authenticationToken),
     strings,
-    images: logoPng ? { 'logo.png': logoPng, 'logo@2x.png': logoPng } : {},
+    images: { ...(logoPng ? { 'logo.png': logoPng, 'logo@2x.png': logoPng } : {}), ...strip },
   };
 }

@@ -89,6 +89,8 @@ export function buildPassState(input: PassStateInput): PassState {
     modelHash: input.model.hash,
     colors: { background: d.backgroundColor, foreground: d.foregroundColor, label: d.labelColor },
     logoHash: d.logoPng ? createHash('sha256').update(d.logoPng).digest('hex') : null,
+    // Absent without a strip, so passes of designs without one keep their state hash.
+    ...(d.strip ? { strip: d.strip } : {}),
     strings: Object.fromEntries(PASS_LANGUAGES.map((l) => [l, stringsFor(l, input)])) as Record<PassLanguage, Record<string, string>>,
     cardDisplay: displayCardNumber(input.cardNumber),
     memberName: input.closed ? '' : input.memberName,

@@ -143,8 +143,10 @@ export function createPassStore(deps: PassStoreDeps) {
       pending = (async () => {
         const design = await deps.templates.designFor(doc.templateId);
         const logo = design.logoPng ? Buffer.from(design.logoPng, 'base64') : null;
+        // The strip the state names (content-addressed): the one its hash was computed with.
+        const strip = state.strip ? await deps.templates.stripFiles(state.strip) : null;
         const token = deps.tokens.authToken(doc._id, doc.tokenSalt);
-        const bytes = await gen.generate(renderSignInput(state, modelFor(deps.passModels, state.model), token, logo));
+        const bytes = await gen.generate(renderSignInput(state, modelFor(deps.passModels, state.model), token, logo, strip));
         await deps.cache.put(doc._id, hash, bytes);
         return bytes;
       })().finally(() => signing.delete(hash));

@@ -51,6 +51,19 @@ export interface TemplateDoc {
   updatedAt: Date;
 }
 
+/**
+ * A template's strip image at @1x, @2x and @3x, by the sha256 of the three PNGs: a design names
+ * it (`strip`), and so does every pass state drawn from that design. Kept out of the design
+ * document, which every pass refresh reads, and never changed once written.
+ */
+export interface WalletImageDoc {
+  _id: string;
+  x1: Buffer;
+  x2: Buffer;
+  x3: Buffer;
+  createdAt: Date;
+}
+
 /** Signed passes by state: the same state is never signed twice. Bytes are encrypted (they carry the token). */
 export interface PassCacheDoc {
   _id: string;
@@ -104,6 +117,11 @@ const templateSchema = new Schema<TemplateDoc>(
   { collection: 'wallet_templates', versionKey: false },
 );
 
+const imageSchema = new Schema<WalletImageDoc>(
+  { _id: { type: String, required: true }, x1: Buffer, x2: Buffer, x3: Buffer, createdAt: Date },
+  { collection: 'wallet_images', versionKey: false },
+);
+
 const cacheSchema = new Schema<PassCacheDoc>(
   { _id: { type: String, required: true }, stateHash: String, iv: Buffer, tag: Buffer, data: Buffer, createdAt: Date },
   { collection: 'wallet_pass_cache', versionKey: false },
@@ -115,6 +133,7 @@ export function walletModels(conn: Connection) {
     Registrations:
       (conn.models.WalletRegistration as Model<RegistrationDoc> | undefined) ?? conn.model<RegistrationDoc>('WalletRegistration', registrationSchema),
     Templates: (conn.models.WalletTemplate as Model<TemplateDoc> | undefined) ?? conn.model<TemplateDoc>('WalletTemplate', templateSchema),
+    Images: (conn.models.WalletImage as Model<WalletImageDoc> | undefined) ?? conn.model<WalletImageDoc>('WalletImage', imageSchema),
     PassCache: (conn.models.WalletPassCache as Model<PassCacheDoc> | undefined) ?? conn.model<PassCacheDoc>('WalletPassCache', cacheSchema),
   };
 }

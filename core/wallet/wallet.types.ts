@@ -39,6 +39,11 @@ export const templateDesignSchema = z.strictObject({
   labelColor: rgb.optional(),
   /** A PNG, base64; shown at the top left. Wallet wants ≤ 160×50 points (320×100 px). */
   logoPng: z.base64().max(90_000, 'the logo must be under 64 KiB').optional(),
+  /**
+   * The strip image behind the level and balance: the id (sha256) of one uploaded with
+   * PUT …/templates/{id}/strip (or the panel), which resizes it to Wallet's sizes.
+   */
+  strip: z.string().regex(/^[a-f0-9]{64}$/, 'the id of an uploaded strip image').optional(),
   labels: z.strictObject({ ru: labels.optional(), en: labels.optional() }).optional(),
   phones: z.array(z.strictObject({ label: text(60), phone: z.string().regex(/^\+?[0-9 ()-]{5,20}$/, 'a phone number') })).max(5).optional(),
   links: z.array(z.strictObject({ label: text(60), url: z.url({ protocol: /^https?$/ }) })).max(5).optional(),
@@ -79,6 +84,8 @@ export interface PassState {
   colors: { background?: string | undefined; foreground?: string | undefined; label?: string | undefined };
   /** sha256 of the template's own logo, when it has one. */
   logoHash: string | null;
+  /** The design's strip image (its id, a sha256), when it has one; absent otherwise. */
+  strip?: string;
   strings: Record<PassLanguage, Record<string, string>>;
   cardDisplay: string;
   memberName: string;

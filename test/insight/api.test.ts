@@ -78,4 +78,24 @@ describe('admin API: import, segments, reports, exports', () => {
     expect(xlsx.headers['content-type']).toContain('spreadsheetml');
     expect(xlsx.rawPayload.subarray(0, 2).toString()).toBe('PK');
   });
+
+  it('each report table as CSV or XLSX: GET /reports/{kind}/export, bad kind, format or period refused with validation_failed', async () => {
+    const get = (url: string) => api.app.inject({ method: 'GET', url: `/api/v1/admin${url}`, headers: auth() });
+    const points = await get('/reports/points/export?format=csv&from=2026-01-01&to=2026-01-31&lang=en');
+    expect(points.statusCode).toBe(200);
+    expect(points.headers['content-type']).toContain('text/csv');
+    expect(points.headers['content-disposition']).toBe('attachment; filename="report-points-2026-01-01-2026-01-31.csv"');
+    expect(points.body.split('\r\n').slice(0, 4)).toEqual(['\uFEFFFigure;Value', 'Period start;2026-01-01', 'Period end;2026-01-31', 'Points issued;0']);
+    const xlsx = await get('/reports/new-members/export?format=xlsx');
+    expect(xlsx.statusCode).toBe(200);
+    expect(xlsx.headers['content-type']).toContain('spreadsheetml');
+    expect(xlsx.rawPayload.subarray(0, 2).toString()).toBe('PK');
+    for (const url of ['/reports/nope/export', '/reports/points/export?format=pdf', '/reports/points/export?from=2026-13-01', '/reports/points/export?from=2026-03-02&to=2026-03-01', '/reports/points/export?extra=1']) {
+      const res = await get(url);
+      expect([url, res.statusCode, res.json().error.code]).toEqual([url, 400, 'validation_failed']);
+    }
+    // The partners' export keeps its own route.
+    expect((await get('/reports/partners/export?format=csv')).statusCode).toBe(200);
+    expect((await api.app.inject({ method: 'GET', url: '/api/v1/admin/reports/points/export' })).statusCode).toBe(401);
+  });
 });

@@ -26,11 +26,33 @@
       var text = v(node.dataset.field);
       if (text) node.textContent = text;
     });
+    stripPreview(form, out, v('labelColor'));
+  }
+  // The strip: a picture just chosen (drawn as Wallet crops it: cover, centred), else the saved one unless it is being removed, else a tint.
+  function stripPreview(form, out, labelColor) {
+    var strip = out.querySelector('.pp-strip');
+    if (!strip) return;
+    var input = form.querySelector('[data-preview-strip]');
+    var remove = form.querySelector('[data-preview-strip-remove]');
+    var picked = input && input.files && input.files[0];
+    if (picked) {
+      if (strip.previewFile !== picked) {
+        if (strip.previewUrl) URL.revokeObjectURL(strip.previewUrl);
+        strip.previewUrl = URL.createObjectURL(picked);
+        strip.previewFile = picked;
+      }
+      strip.style.backgroundImage = 'url("' + strip.previewUrl + '")';
+    } else if (strip.dataset.saved && !(remove && remove.checked)) {
+      strip.style.backgroundImage = strip.dataset.saved;
+    } else {
+      strip.style.backgroundImage = 'linear-gradient(90deg, ' + (labelColor || '#c9d6ff') + '55, transparent)';
+    }
   }
   function init(root) {
     drawCharts(root);
     root.querySelectorAll('form[data-preview]').forEach(function (form) {
       form.addEventListener('input', function () { preview(form); });
+      form.addEventListener('change', function () { preview(form); });
       preview(form);
     });
   }

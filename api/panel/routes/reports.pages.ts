@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CONTENT_TYPES, EXPORT_FORMATS, type ExportFormat } from '../../../core/exports/export.format.js';
+import { isReportExport } from '../../../core/exports/report.export.js';
 import { addDays, shopDay, startOfShopDay } from '../../../core/insight/shop-time.js';
 import { DomainError } from '../../../core/shared/errors.js';
 import { formText } from '../panel.context.js';
@@ -7,6 +8,7 @@ import type { PanelContext } from '../panel.types.js';
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const KINDS = ['members', 'ledger', 'purchases'] as const;
+const isFormat = (f: string): f is ExportFormat => (EXPORT_FORMATS as readonly string[]).includes(f);
 
 /** Reports of a period as tables and charts, and the CSV/XLSX exports the admin API offers. */
 export function reportPages(ctx: PanelContext): FastifyPluginAsync {
@@ -43,16 +45,30 @@ export function reportPages(ctx: PanelContext): FastifyPluginAsync {
         x: data.members.newByDay.map((d) => Math.floor(startOfShopDay(d.day, tz).getTime() / 1000)),
         series: [{ label: ctx.i18n.t(req.panel?.lang ?? 'ru', 'panel:reports.new_members'), values: data.members.newByDay.map((d) => d.count) }],
       };
-      return render(req, reply, 'reports', { title: 'panel:nav.reports', values, errors, data, chart, kinds: KINDS, formats: EXPORT_FORMATS }, Object.keys(errors).length ? 400 : 200);
+      return render(req, reply, 'reports', { title: 'panel:nav.reports', values, errors, data, chart, period, kinds: KINDS, formats: EXPORT_FORMATS }, Object.keys(errors).length ? 400 : 200);
     });
+
+    // Each table of the page as CSV or XLSX, for the period shown (the same export as GET /api/v1/admin/reports/{kind}/export).
+    app.get<{ Params: { kind: string; format: string }; Querystring: { from?: string; to?: string } }>(
+      '/reports/:kind.:format',
+      { preHandler: ctx.guard('reports.view') },
+      async (req, reply) => {
+        const { kind, format } = req.params;
+        if (!isReportExport(kind) || !isFormat(format)) throw new DomainError('not_found', 'no such export');
+        const lang = req.panel?.lang ?? 'ru';
+        const r = await exports.report({ kind, format, from: formText(req.query.from) || undefined, to: formText(req.query.to) || undefined, lang });
+        await ctx.audit(req, { action: 'export', target: `reports/${kind}.${format}` });
+        return reply.header('content-type', CONTENT_TYPES[format]).header('content-disposition', `attachment; filename="${r.fileName}"`).send(r.stream);
+      },
+    );
 
     app.get<{ Params: { kind: string; format: string }; Querystring: { from?: string; to?: string } }>(
       '/exports/:kind.:format',
       { preHandler: ctx.guard('reports.view') },
       async (req, reply) => {
         const { kind, format } = req.params;
-        if (!(KINDS as readonly string[]).includes(kind) || !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new DomainError('not_found', 'no such export');
-        const f = format as ExportFormat;
+        if (!(KINDS as readonly string[]).includes(kind) || !isFormat(format)) throw new DomainError('not_found', 'no such export');
+        const f = format;
         const lang = req.panel?.lang ?? 'ru';
         const period = { from: formText(req.query.from) || undefined, to: formText(req.query.to) || undefined, format: f, lang };
         const r = kind === 'members' ? await exports.members({ format: f, lang }) : kind === 'ledger' ? exports.ledger(period) : exports.purchases(period);

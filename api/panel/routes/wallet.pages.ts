@@ -4,7 +4,7 @@ import { sameSecret } from '../../../core/shared/secrets.js';
 import { DEFAULT_TEMPLATE } from '../../../core/wallet/wallet-models.js';
 import type { TemplateDesign } from '../../../core/wallet/wallet.types.js';
 import { CSRF_FIELD } from '../panel.cookies.js';
-import { panelOf, type FieldErrors } from '../panel.context.js';
+import { fieldError, panelOf, type FieldErrors } from '../panel.context.js';
 import type { PanelContext } from '../panel.types.js';
 
 const LOGO_MAX = 64 * 1024;
@@ -34,7 +34,7 @@ function parseLocations(text: string): TemplateDesign['locations'] | null {
   return out;
 }
 
-/** The Wallet card's design per template (default, or a level): colours, logo, labels, locations; publishing re-skins every pass. */
+/** The Wallet card's design per template (default, or a level): colours, logo, strip image, labels, locations; publishing re-skins every pass. */
 export function walletPages(ctx: PanelContext): FastifyPluginAsync {
   const { core, render } = ctx;
 
@@ -52,7 +52,7 @@ export function walletPages(ctx: PanelContext): FastifyPluginAsync {
       ...Object.fromEntries(EDITED_LABELS.flatMap((k) => [[`ru_${k}`, d.labels?.ru?.[k] ?? ''], [`en_${k}`, d.labels?.en?.[k] ?? '']])),
       locations: (d.locations ?? []).map((l) => [l.latitude, l.longitude, l.relevantText ?? ''].filter((x) => x !== '').join(', ')).join('\n'),
     };
-    return render(req, reply, 'wallet', { title: 'panel:nav.wallet', configured: true, templates, templateId, view, values, labels: EDITED_LABELS, logo: d.logoPng ?? null, ...extra }, status);
+    return render(req, reply, 'wallet', { title: 'panel:nav.wallet', configured: true, templates, templateId, view, values, labels: EDITED_LABELS, logo: d.logoPng ?? null, strip: d.strip ?? null, ...extra }, status);
   }
 
   return async (app) => {
@@ -65,9 +65,11 @@ export function walletPages(ctx: PanelContext): FastifyPluginAsync {
       if (!ctx.wallet) throw new DomainError('not_found', 'Apple Wallet is not configured');
       const session = panelOf(req).session;
       const fields: Record<string, string> = {};
-      let logo: Buffer | null = null;
+      const files: Record<string, Buffer> = {};
+      const errors: FieldErrors = {};
       let csrfOk = false;
-      for await (const part of req.parts()) {
+      // Two file inputs (logo, strip): a browser sends both, the empty one with no bytes.
+      for await (const part of req.parts({ limits: { files: 2 } })) {
         if (part.type === 'field') {
           if (part.fieldname === CSRF_FIELD) csrfOk = typeof part.value === 'string' && session !== null && sameSecret(part.value, session.csrf);
           else if (typeof part.value === 'string') fields[part.fieldname] = part.value.trim();
@@ -75,10 +77,10 @@ export function walletPages(ctx: PanelContext): FastifyPluginAsync {
         }
         if (!csrfOk) throw new DomainError('csrf_failed', 'missing or wrong CSRF token');
         const buf = await part.toBuffer();
-        if (buf.length > 0) logo = buf;
+        if (buf.length > 0 && (part.fieldname === 'logo' || part.fieldname === 'strip')) files[part.fieldname] = buf;
       }
       if (!csrfOk) throw new DomainError('csrf_failed', 'missing or wrong CSRF token');
-      const errors: FieldErrors = {};
+      const logo = files.logo ?? null;
       const colors: Record<string, string> = {};
       for (const k of ['backgroundColor', 'foregroundColor', 'labelColor'] as const) {
         const rgb = hexToRgb(fields[k] ?? '');
@@ -104,15 +106,31 @@ export function walletPages(ctx: PanelContext): FastifyPluginAsync {
         locations: locations ?? [],
         ...(logo ? { logoPng: logo.toString('base64') } : {}),
       };
+      if (fields.stripRemove) delete design.strip;
       if (Object.keys(errors).length > 0) return page(req, reply, req.params.id, { errors, values: fields }, 400);
+      // A new strip is resized and stored only once the rest of the form is right; a picture it cannot use is told next to its field.
+      if (files.strip) {
+        try {
+          design.strip = await ctx.wallet.templates.storeStrip(files.strip);
+        } catch (err) {
+          return page(req, reply, req.params.id, { errors: fieldError(err, 'strip', (reason) => `panel:errors.${reason}`), values: fields }, 400);
+        }
+      }
       try {
         const r = await ctx.wallet.templates.put(req.params.id, design);
-        await ctx.audit(req, { action: 'wallet.publish', target: req.params.id, before: { version: before.version }, after: { version: r.version, passes: r.passes, colors } });
+        await ctx.audit(req, { action: 'wallet.publish', target: req.params.id, before: { version: before.version }, after: { version: r.version, passes: r.passes, colors, strip: r.design.strip ?? null } });
         return await reply.redirect(`/admin/wallet?t=${encodeURIComponent(req.params.id)}&notice=${r.passes}`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         return page(req, reply, req.params.id, { errors: { form: err.code }, values: fields, problems: err.message }, 422);
       }
+    });
+
+    // The preview's strip: an image never changes under its id, so the browser may keep it.
+    app.get<{ Params: { strip: string } }>('/wallet/strips/:strip.png', { preHandler: ctx.guard('wallet.design') }, async (req, reply) => {
+      const files = /^[a-f0-9]{64}$/.test(req.params.strip) && ctx.wallet ? await ctx.wallet.templates.stripFiles(req.params.strip) : null;
+      if (!files) throw new DomainError('not_found', 'no such strip image');
+      return reply.type('image/png').header('cache-control', 'private, max-age=31536000, immutable').send(files['strip@2x.png']);
     });
   };
 }
