@@ -30,6 +30,7 @@ import { createAccountLinks } from './members/account-link.service.js';
 import { createMemberBonuses } from './members/member-bonus.js';
 import { createMemberDirectory } from './members/member-directory.js';
 import { createMemberListing } from './members/member-listing.js';
+import { createMemberRecentRepository } from './members/member-recent.repository.js';
 import { createMemberDirectoryRepository } from './members/member-directory.repository.js';
 import { memberModels } from './members/member.model.js';
 import { createMemberService } from './members/member.service.js';
@@ -130,7 +131,7 @@ export function createCore(deps: CoreDeps) {
     clock,
   });
   // The embedded store's member list and name search (FerretDB v1 cannot sort or filter by index).
-  const listing = createMemberListing(deps.conn, { enabled: !(deps.guardedCardWrites ?? true) });
+  const listing = createMemberListing(createMemberRecentRepository(deps.conn, { enabled: !(deps.guardedCardWrites ?? true) }));
   const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock, listing });
   const stores = createStoreRepository(deps.conn, { clock });
   const wallets = walletModels(deps.conn);

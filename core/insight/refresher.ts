@@ -31,4 +31,3 @@ export function createRefresher(opts: {
     now: start,
   };
 }
-export type Refresher = ReturnType<typeof createRefresher>;

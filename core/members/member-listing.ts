@@ -1,16 +1,14 @@
-import type { Connection } from 'mongoose';
 import { createNameIndex } from './member-names.index.js';
-import { createMemberRecentRepository } from './member-recent.repository.js';
+import type { MemberRecentRepository } from './member-recent.repository.js';
 
 /**
  * What the staff's member list and name search need on the embedded store, where FerretDB v1
  * cannot sort or filter by index: the list in joining order (member-recent.repository.ts) and the
  * name index (member-names.index.ts), told as members join or are renamed. On MongoDB
- * (`enabled: false`) both are off and the directory reads members by their indexes.
+ * (the repository's `enabled: false`) both are off and the directory reads members by their indexes.
  */
-export function createMemberListing(conn: Connection, opts: { enabled: boolean }) {
-  const recent = createMemberRecentRepository(conn, opts);
-  const names = opts.enabled ? createNameIndex({ scan: () => recent.names(), now: () => Date.now() }) : null;
+export function createMemberListing(recent: MemberRecentRepository) {
+  const names = recent.enabled ? createNameIndex({ scan: () => recent.names(), now: () => Date.now() }) : null;
   return {
     recent,
     names,

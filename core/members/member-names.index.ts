@@ -87,4 +87,3 @@ export function createNameIndex(deps: { scan(): AsyncGenerator<{ id: string; nam
     },
   };
 }
-export type NameIndex = ReturnType<typeof createNameIndex>;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemberDirectoryRepository } from '../../core/members/member-directory.repository.js';
 import { createMemberListing } from '../../core/members/member-listing.js';
+import { createMemberRecentRepository } from '../../core/members/member-recent.repository.js';
 import { testCore, testPhone, type TestCore } from '../helpers/core.js';
 
 /**
@@ -22,7 +23,7 @@ describe('name index', () => {
     const fedot = await enroll('Федот Иванов');
     await enroll('Анна Петрова');
     const gone = await enroll('Федя Стёркин');
-    const listing = createMemberListing(t.conn, { enabled: true });
+    const listing = createMemberListing(createMemberRecentRepository(t.conn, { enabled: true }));
     const repo = createMemberDirectoryRepository(t.conn, listing);
     // Not built yet: the first look starts the build and the store answers meanwhile.
     expect(listing.names?.candidates('фед', 10)).toBeNull();
