@@ -3,13 +3,7 @@ import { z } from 'zod';
 import type { Core } from '../../core/core.js';
 import { ADMIN_SECURITY, errorResponses } from '../schemas/common.schema.js';
 import { periodQuery } from '../schemas/insight.schema.js';
-
-const summary = z.object({
-  period: z.object({ from: z.string(), to: z.string(), timeZone: z.string() }),
-  members: z.object({ total: z.int(), new: z.int() }),
-  points: z.object({ issued: z.int(), redeemed: z.int(), expired: z.int(), outstanding: z.int() }),
-  purchases: z.object({ count: z.int(), revenue: z.int().describe('kopecks, net of refunds'), refunds: z.int(), averageReceipt: z.int() }),
-});
+import { activityReport, contestsReport, ltvReport, membersReport, pointsReport, referralsReport, retentionReport, summaryReport } from '../schemas/reports.schema.js';
 
 const partnerFigures = {
   purchases: z.int(),
@@ -35,20 +29,16 @@ const partnerReport = z.object({
 export function reportRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
   const r = deps.core.insight.reports;
   const base = { tags: ['admin'], security: ADMIN_SECURITY };
-  const any = z.record(z.string(), z.unknown());
   return async (app) => {
-    app.get('/reports/summary', { schema: { ...base, summary: 'Members, points, purchases of a period', querystring: periodQuery, response: { 200: summary, ...errorResponses() } } }, async (req) => r.summary(req.query));
-    const reports = {
-      members: 'Members: total, new by day, by channel, with a Wallet pass, reachable per channel',
-      activity: 'Active in 30/90 days, purchases, revenue, average receipt, purchase frequency',
-      points: 'Points issued, redeemed, expired, outstanding (and in kopecks), redemption rate',
-      retention: 'Monthly join cohorts × months: share with a purchase; churn (no purchase in 90 days)',
-      referrals: 'Referral funnel: links opened → joined → first purchase',
-      contests: 'Contests: entries and members they brought',
-    } as const;
-    for (const [name, text] of Object.entries(reports) as [keyof typeof reports, string][]) {
-      app.get(`/reports/${name}`, { schema: { ...base, summary: text, querystring: periodQuery, response: { 200: any, ...errorResponses() } } }, async (req) => r[name](req.query));
-    }
+    app.get('/reports/summary', { schema: { ...base, summary: 'Members, points, purchases of a period', querystring: periodQuery, response: { 200: summaryReport, ...errorResponses() } } }, async (req) => r.summary(req.query));
+    const period = { ...base, querystring: periodQuery };
+    const err = errorResponses();
+    app.get('/reports/members', { schema: { ...period, summary: 'Members: total, new by day, by channel, with a Wallet pass, reachable per channel', response: { 200: membersReport, ...err } } }, async (req) => r.members(req.query));
+    app.get('/reports/activity', { schema: { ...period, summary: 'Active in 30/90 days, purchases, revenue, average receipt, purchase frequency', response: { 200: activityReport, ...err } } }, async (req) => r.activity(req.query));
+    app.get('/reports/points', { schema: { ...period, summary: 'Points issued, redeemed, expired, outstanding (and in kopecks), redemption rate', response: { 200: pointsReport, ...err } } }, async (req) => r.points(req.query));
+    app.get('/reports/retention', { schema: { ...period, summary: 'Monthly join cohorts × months: share with a purchase; churn (no purchase in 90 days)', response: { 200: retentionReport, ...err } } }, async (req) => r.retention(req.query));
+    app.get('/reports/referrals', { schema: { ...period, summary: 'Referral funnel: links opened → joined → first purchase', response: { 200: referralsReport, ...err } } }, async (req) => r.referrals(req.query));
+    app.get('/reports/contests', { schema: { ...period, summary: 'Contests: entries and members they brought', response: { 200: contestsReport, ...err } } }, async (req) => r.contests(req.query));
     app.get(
       '/reports/partners',
       {
@@ -65,6 +55,6 @@ export function reportRoutes(deps: { core: Core }): FastifyPluginAsyncZod {
       },
       async (req) => deps.core.insight.partnerReport(req.query),
     );
-    app.get('/reports/ltv', { schema: { ...base, summary: 'Average spend per member by level and by join cohort (as of the last audience pass)', response: { 200: any, ...errorResponses() } } }, async () => r.ltv());
+    app.get('/reports/ltv', { schema: { ...base, summary: 'Average spend per member by level and by join cohort (as of the last audience pass)', response: { 200: ltvReport, ...errorResponses() } } }, async () => r.ltv());
   };
 }
