@@ -156,7 +156,7 @@ export function createCore(deps: CoreDeps) {
     repos: {
       daily: createDailyStatsRepository(deps.conn),
       memberStats: createMemberStatsRepository(deps.conn, { guarded: deps.guardedCardWrites ?? true }),
-      audience: createAudienceRepository(deps.conn),
+      audience: createAudienceRepository(deps.conn, { unsorted: !(deps.guardedCardWrites ?? true) }),
       segments: createSegmentRepository(deps.conn),
       reports: createReportsRepository(deps.conn),
       memberCounts: createMemberCountsRepository(deps.conn),

@@ -14,7 +14,11 @@ const SNAPSHOT_ID = 'audience';
  * only), the snapshot that names the current build, and reads of a build by a compiled
  * segment filter.
  */
-export function createAudienceRepository(conn: Connection) {
+export function createAudienceRepository(conn: Connection, opts: { unsorted: boolean } = { unsorted: false }) {
+  // A build is written by inserts only, in `_id` order (activeMembers), so its natural order is
+  // `_id` order. FerretDB v1 sorts by reading the whole collection into memory; without a sort it
+  // streams and stops at the limit, so on FerretDB (`unsorted`) reads of a build leave the sort out.
+  const byId = <T extends { sort(s: Record<string, 1>): T }>(q: T): T => (opts.unsorted ? q : q.sort({ _id: 1 }));
   const { Members, Identities } = memberModels(conn);
   const { Snapshots } = insightModels(conn);
   const { Passes, Registrations } = walletModels(conn);
@@ -100,16 +104,14 @@ export function createAudienceRepository(conn: Connection) {
     /** Up to `limit` matching documents after member id `after`, in member-id order; a malformed `after` is validation_failed. */
     page(name: string, filter: Record<string, unknown>, opts: { after?: string | undefined; limit: number }): Promise<AudienceDoc[]> {
       if (opts.after && !Types.ObjectId.isValid(opts.after)) throw new DomainError('validation_failed', 'bad cursor');
-      return audienceCollection(conn, name)
-        .find(opts.after ? { $and: [filter, { _id: { $gt: new Types.ObjectId(opts.after) } }] } : filter)
-        .sort({ _id: 1 })
+      return byId(audienceCollection(conn, name).find(opts.after ? { $and: [filter, { _id: { $gt: new Types.ObjectId(opts.after) } }] } : filter))
         .limit(opts.limit)
         .toArray();
     },
 
     /** The member ids of the matching documents in id order, from one cursor read `batchSize` at a time. */
     async *ids(name: string, filter: Record<string, unknown>, batchSize: number): AsyncGenerator<string> {
-      for await (const d of audienceCollection(conn, name).find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).batchSize(batchSize)) {
+      for await (const d of byId(audienceCollection(conn, name).find(filter, { projection: { _id: 1 } })).batchSize(batchSize)) {
         yield String((d as Pick<AudienceDoc, '_id'>)._id);
       }
     },
