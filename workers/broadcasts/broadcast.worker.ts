@@ -68,8 +68,9 @@ const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): Broa
  * deliveries a dead worker left `sending`, hands active broadcasts to the planner, and hourly
  * prunes old frequency-cap records and runs the automations.
  *
- * Never twice: each delivery is claimed (queued → sending under the job's id) in one atomic
- * update before it is sent. A job that finds its own claim on a delivery ran before and died
+ * Never twice: each delivery is claimed (queued → sending under the job's id) before it is
+ * sent, by one conditional update on MongoDB or a unique insert on FerretDB (core/broadcasts/
+ * delivery-gate.repository.ts). A job that finds its own claim on a delivery ran before and died
  * mid-send: for Telegram, which has no idempotency key, it is counted failed ("interrupted"),
  * never sent again; VK (random_id) and Wallet (state) simply send again.
  * Never waits inside a job: a 429 pauses the whole queue (worker.rateLimit + RateLimitError),
@@ -122,7 +123,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       if (c.kind === 'wait') return later(job, token, c.ms);
       if (c.kind === 'interrupted') {
         // The crash window: this job's previous run took the delivery and never said how it went.
-        await broadcasts.finish(c.delivery, claim, 'failed', INTERRUPTED);
+        await broadcasts.finish(c.delivery, claim, 'failed', INTERRUPTED, true);
         return;
       }
       const send = senders.telegram;
@@ -133,7 +134,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       // Jobs already running when a 429 came must not send either: the pause is shared through Redis.
       const paused = await deps.redis.pttl(pauseKey);
       if (paused > 0) {
-        await broadcasts.release(id, claim);
+        await broadcasts.release(c.delivery, claim);
         await telegramQueue.rateLimit(paused);
         throw Worker.RateLimitError();
       }
@@ -142,7 +143,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         await broadcasts.finish(c.delivery, claim, r.status, r.status === 'sent' ? null : r.reason);
         return;
       }
-      await broadcasts.release(id, claim);
+      await broadcasts.release(c.delivery, claim);
       if (r.global) {
         // Telegram throttles the bot: every worker of this queue pauses, nothing waits in a job.
         log.warn({ retryAfterMs: r.afterMs }, 'telegram: 429, pausing broadcast sends');
@@ -151,7 +152,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         throw Worker.RateLimitError();
       }
       if (job.attemptsMade + 1 >= SEND_ATTEMPTS) {
-        if ((await broadcasts.claim(id, claim)).kind === 'send') await broadcasts.finish(c.delivery, claim, 'failed', r.reason);
+        const again = await broadcasts.claim(id, claim);
+        if (again.kind === 'send') await broadcasts.finish(again.delivery, claim, 'failed', r.reason);
         return;
       }
       throw new Error(`telegram: ${r.reason}`);
@@ -164,7 +166,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     async (job: Job, token?: string) => {
       const { ids } = parse(deliveryBatch, job.data);
       const claim = job.id ?? ids[0] ?? 'vk';
-      const c = await broadcasts.claimBatch(ids, claim);
+      const c = await broadcasts.claimBatch(ids, claim, o.stuckMs);
       if (c.kind === 'none') return;
       if (c.kind === 'wait') return later(job, token, c.ms);
       const b = c.broadcast;
@@ -176,7 +178,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       const lang = c.deliveries[0]?.lang ?? 'ru';
       const r = await send(c.deliveries.map((d) => d.to), messageOf(core, b, lang), vkRandomId(b._id));
       if (!(r instanceof Map)) {
-        await broadcasts.releaseBatch(ids, claim);
+        await broadcasts.releaseBatch(c.deliveries, claim);
         await queues.queue(BROADCAST_QUEUES.vk).rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
@@ -195,7 +197,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     async (job: Job, token?: string) => {
       const { ids } = parse(deliveryBatch, job.data);
       const claim = job.id ?? ids[0] ?? 'wallet';
-      const c = await broadcasts.claimBatch(ids, claim);
+      const c = await broadcasts.claimBatch(ids, claim, o.stuckMs);
       if (c.kind === 'none') return;
       if (c.kind === 'wait') return later(job, token, c.ms);
       const b = c.broadcast;
