@@ -11,7 +11,7 @@ import type { BroadcastMessage, BroadcastSenders } from '../../infra/broadcast-d
 import type { Logger } from '../../infra/logger.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
 import type { Redis } from '../../infra/redis.js';
-import { BROADCAST_QUEUES, broadcastJobsClient, deliveryBatch, enqueueWork, oneDelivery, planJob } from './broadcast.queues.js';
+import { BROADCAST_QUEUES, SEND_BACKOFF, broadcastJobsClient, deliveryBatch, enqueueWork, oneDelivery, planJob } from './broadcast.queues.js';
 
 export interface BroadcastWorkerOptions {
   /** Telegram messages per second, all workers together (BullMQ's global limiter); default 25. */
@@ -33,12 +33,12 @@ export interface BroadcastWorkerOptions {
    * (a long HTTP timeout) is never taken for a dead one.
    */
   stuckMs: number;
+  /** The pause before a send job's second run after a server error, doubled for each later run (SEND_ATTEMPTS in all). */
+  retryMs: number;
 }
 
-export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000, stuckMs: 300_000 };
+export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000, stuckMs: 300_000, retryMs: 3000 };
 
-/** Attempts of a send job for server errors before its delivery is counted failed. */
-const SEND_ATTEMPTS = 5;
 /** A job in these states will not run again: whatever delivery it holds is nobody's. */
 const GONE = new Set(['completed', 'failed', 'unknown']);
 /** Automations run once an hour (the sweep runs every tick). */
@@ -72,7 +72,9 @@ const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): Broa
  * sent, by one conditional update on MongoDB or a unique insert on FerretDB (core/broadcasts/
  * delivery-gate.repository.ts). A job that finds its own claim on a delivery ran before and died
  * mid-send: for Telegram, which has no idempotency key, it is counted failed ("interrupted"),
- * never sent again; VK (random_id) and Wallet (state) simply send again.
+ * never sent again; VK (random_id) and Wallet (state) simply send again. A server error is
+ * tried again by BullMQ (SEND_ATTEMPTS, backoff `retryMs`), the delivery given back meanwhile;
+ * on the last attempt it is counted failed.
  * Never waits inside a job: a 429 pauses the whole queue (worker.rateLimit + RateLimitError),
  * quiet hours and schedules put the job back (moveToDelayed).
  */
@@ -83,6 +85,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
   const broadcasts = core.broadcasts;
   broadcasts.useJobs(broadcastJobsClient(queues, o.recheckMs));
   const lock = { lockDuration: o.stallMs, stalledInterval: o.stallMs };
+  // Send jobs' retries (SEND_JOB): 3, 6, 12, 24 s with the default retryMs, about 45 s for a server to come back.
+  const retries = { settings: { backoffStrategy: (attemptsMade: number, type?: string) => (type === SEND_BACKOFF ? o.retryMs * 2 ** Math.max(0, attemptsMade - 1) : 0) } };
 
   async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
     if (!token) throw new Error('no job token');
@@ -139,8 +143,10 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         throw Worker.RateLimitError();
       }
       const r = await send(c.delivery.to, messageOf(core, c.broadcast, c.delivery.lang));
-      if (r.status !== 'retry') {
-        await broadcasts.finish(c.delivery, claim, r.status, r.status === 'sent' ? null : r.reason);
+      // A server error on the job's last attempt: counted failed (it holds the delivery still).
+      const last = r.status === 'retry' && !r.global && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (r.status !== 'retry' || last) {
+        await broadcasts.finish(c.delivery, claim, r.status === 'retry' ? 'failed' : r.status, r.status === 'sent' ? null : r.reason);
         return;
       }
       await broadcasts.release(c.delivery, claim);
@@ -151,14 +157,10 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         await telegramQueue.rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
-      if (job.attemptsMade + 1 >= SEND_ATTEMPTS) {
-        const again = await broadcasts.claim(id, claim);
-        if (again.kind === 'send') await broadcasts.finish(again.delivery, claim, 'failed', r.reason);
-        return;
-      }
+      // BullMQ runs the job again after the send backoff (SEND_JOB); the delivery waits queued.
       throw new Error(`telegram: ${r.reason}`);
     },
-    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: evenly(o.telegramRate), ...lock },
+    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: evenly(o.telegramRate), ...lock, ...retries },
   );
 
   const vk = queues.worker(
@@ -189,7 +191,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       });
       await broadcasts.finishBatch(b._id, 'vk', claim, outcomes);
     },
-    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: evenly(o.vkRate), ...lock },
+    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: evenly(o.vkRate), ...lock, ...retries },
   );
 
   const wallet = queues.worker(
@@ -209,7 +211,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       await deps.wallet.setOffer({ kind: 'cards', numbers: c.deliveries.map((d) => d.to) }, walletOffer(broadcasts.textFor(b, c.deliveries[0]?.lang ?? 'ru')));
       await broadcasts.finishBatch(b._id, 'wallet', claim, c.deliveries.map((d) => ({ d, outcome: 'sent', reason: null })));
     },
-    { concurrency: 1, ...lock },
+    { concurrency: 1, ...lock, ...retries },
   );
 
   // The sweep's view of the send queues: which claims (job ids) a job still holds.
