@@ -441,6 +441,22 @@ export function createBroadcastService(deps: {
       return true;
     },
 
+    /**
+     * Whether the tick should recount a broadcast and hand its queued deliveries over again: not
+     * fully planned yet, or its counters have not moved for `quietMs` (a dead worker left them
+     * behind, or a delivery waits with no job). Both read the broadcast's deliveries by `_id`
+     * range, a whole-collection read on FerretDB v1, so a broadcast going normally is left alone.
+     */
+    async stalled(id: string, quietMs: number): Promise<boolean> {
+      const b = await repo.get(id);
+      if (!b) return false;
+      if (!b.planned) return true;
+      const now = clock.now().getTime();
+      const quietSince = (b.progressAt ?? b.startedAt ?? b.createdAt).getTime();
+      // (A clock set back counts as quiet: the look is harmless.)
+      return now - quietSince >= quietMs || now < quietSince;
+    },
+
     /** Broadcasts that should be planning (the worker's sweep hands them to the queue, deduplicated there). */
     async active(): Promise<string[]> {
       return (await repo.inStatus(['scheduled', 'sending'])).map((b) => b._id);

@@ -242,8 +242,9 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       for (const id of await broadcasts.active()) {
         const swept = await broadcasts.sweep(id, senderJobs, o.stuckMs);
         if (swept.failed + swept.released > 0) log.warn({ broadcastId: id, ...swept }, 'deliveries left sending by a dead worker were settled');
-        // Counters a dead worker left behind are recounted; then the planner takes the rest.
-        if (!(await broadcasts.reconcile(id))) await jobs.plan(id);
+        // Counters a dead worker left behind are recounted; then the planner takes the rest. Only
+        // once nothing has moved for a stall interval: both read the broadcast's deliveries.
+        if ((await broadcasts.stalled(id, o.stallMs)) && !(await broadcasts.reconcile(id))) await jobs.plan(id);
       }
       const pruned = await broadcasts.pruneCaps();
       if (pruned) log.info({ pruned }, 'frequency-cap records past the window deleted');
