@@ -25,10 +25,13 @@ import type { DeliveryModel, DeliveryDoc, GateDoc, GateModel } from './delivery.
  *   `failed`, `blocked`, or `queued` for a release. Its inserter alone moves the counters,
  *   and writes the outcome to the delivery: the outcome, or `queued` with `round + 1`.
  *
- * The delivery is then written by `_id` alone, and only by a gate's winner, so an
- * unconditional write is as safe as MongoDB's conditional one: no one else may write it then.
- * The end gate's outcome is stored, so any later writer can apply it again: a write that was
- * lost or overwritten is repaired by writing the same values.
+ * The delivery is then written by `_id` alone, and only by a gate's winner (or by a batch job
+ * that holds the claim gate from an earlier run), so an unconditional write is as safe as
+ * MongoDB's conditional one: no one else may write it then. The end gate's outcome is stored,
+ * so whoever loses it writes that outcome again: a write that was lost (its writer died) or
+ * overwritten (a slow holder's `sending` after the round ended) is repaired by the same values.
+ * A recorded release is written again only by the recovery paths (the interrupted run, the
+ * sweep), which act only on a delivery still `sending` in that round.
  *
  * ## Never twice
  *
