@@ -31,7 +31,7 @@ import type { DeliveryModel, DeliveryDoc, GateDoc, GateModel } from './delivery.
  * so whoever loses it writes that outcome again: a write that was lost (its writer died) or
  * overwritten (a slow holder's `sending` after the round ended) is repaired by the same values.
  * A recorded release is written again only by the recovery paths (the interrupted run, the
- * sweep), which act only on a delivery still `sending` in that round.
+ * sweep, a batch taking over a dead job's gate), each acting on a round it found unfinished.
  *
  * ## Never twice
  *
