@@ -79,8 +79,9 @@ export interface CoreDeps {
   ledgerHooks?: LedgerHooks;
   settingsCacheMs?: number;
   /**
-   * Whether card writes may carry a `version` guard. True on MongoDB; false on FerretDB v1, which
-   * reads a whole collection for any filter beyond `_id` (docs/ledger.md, "FerretDB").
+   * Whether card writes may carry a `version` guard, and broadcast deliveries change state by
+   * conditional updates. True on MongoDB; false on FerretDB v1, which reads a whole collection for
+   * any filter beyond `_id` (docs/ledger.md, "FerretDB"; core/broadcasts/delivery-gate.repository.ts).
    */
   guardedCardWrites?: boolean;
   /** How long a till operation may wait for its card before answering card_busy (ms). */
@@ -173,7 +174,7 @@ export function createCore(deps: CoreDeps) {
     partnerNames: () => partners.list(),
   });
   const broadcasts = createBroadcasts({
-    repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn), recipients: createRecipientRepository(deps.conn) },
+    repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn, { guarded: deps.guardedCardWrites ?? true }), recipients: createRecipientRepository(deps.conn) },
     segments: insight.segments, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
   const userRepo = createUserRepository(deps.conn);
   const users = createUserService({ repo: userRepo, storeExists: async (id) => /^[a-f0-9]{24}$/.test(id) && (await stores.findById(id)) !== null });

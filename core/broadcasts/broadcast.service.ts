@@ -231,10 +231,14 @@ export function createBroadcastService(deps: {
     await repo.transition(id, ['sending'], 'done', { finishedAt: clock.now() });
   }
 
-  /** Records a delivery's outcome and moves the counters; false when `claim` did not hold it (nothing changed). */
-  async function finish(d: Pick<DeliveryDoc, '_id' | 'b' | 'channel' | 'memberId'>, claim: string, outcome: DeliveryOutcome, reason: string | null = null): Promise<boolean> {
+  /**
+   * Records a delivery's outcome and moves the counters; false when `claim` did not hold it
+   * (nothing changed). `recover`: the interrupted path and the sweep, which settle what a dead
+   * run left (delivery-gate.repository.ts).
+   */
+  async function finish(d: Pick<DeliveryDoc, '_id' | 'b' | 'channel' | 'memberId' | 'round'>, claim: string, outcome: DeliveryOutcome, reason: string | null = null, recover = false): Promise<boolean> {
     if (d.channel === 'holdout') return false;
-    if (!(await deliveries.finish(d._id, claim, outcome, reason, clock.now()))) return false;
+    if (!(await deliveries.finish(d, claim, outcome, reason, clock.now(), recover))) return false;
     const after = await repo.incAndGet(d.b, { [`counts.${d.channel}.queued`]: -1, [`counts.${d.channel}.${outcome}`]: 1 }, { progressAt: clock.now() });
     if (outcome === 'blocked' && d.channel !== 'wallet') await deps.recipients.setUnreachable(d.memberId, d.channel, clock.now());
     await maybeDone(d.b, after);
@@ -437,6 +441,22 @@ export function createBroadcastService(deps: {
       return true;
     },
 
+    /**
+     * Whether the tick should recount a broadcast and hand its queued deliveries over again: not
+     * fully planned yet, or its counters have not moved for `quietMs` (a dead worker left them
+     * behind, or a delivery waits with no job). Both read the broadcast's deliveries by `_id`
+     * range, a whole-collection read on FerretDB v1, so a broadcast going normally is left alone.
+     */
+    async stalled(id: string, quietMs: number): Promise<boolean> {
+      const b = await repo.get(id);
+      if (!b) return false;
+      if (!b.planned) return true;
+      const now = clock.now().getTime();
+      const quietSince = (b.progressAt ?? b.startedAt ?? b.createdAt).getTime();
+      // (A clock set back counts as quiet: the look is harmless.)
+      return now - quietSince >= quietMs || now < quietSince;
+    },
+
     /** Broadcasts that should be planning (the worker's sweep hands them to the queue, deduplicated there). */
     async active(): Promise<string[]> {
       return (await repo.inStatus(['scheduled', 'sending'])).map((b) => b._id);
@@ -449,26 +469,25 @@ export function createBroadcastService(deps: {
       if (b.status === 'sending') {
         const wait = await waitMs(b);
         if (wait > 0) return { kind: 'wait', ms: wait };
-        // The common case in one command: queued → sending under this claim.
-        const held = await deliveries.claim(deliveryId, claim, clock.now());
-        if (held) return { kind: 'send', delivery: held, broadcast: b };
+        const taken = await deliveries.claim(deliveryId, claim, clock.now());
+        if (!taken) return { kind: 'none' };
+        return { kind: taken.kind === 'held' ? 'send' : 'interrupted', delivery: taken.d, broadcast: b };
       }
-      const d = await deliveries.get(deliveryId);
-      if (d?.state === 'sending' && d.claim === claim) return { kind: 'interrupted', delivery: d, broadcast: b };
-      return { kind: 'none' };
+      const own = await deliveries.own(deliveryId, claim);
+      return own ? { kind: 'interrupted', delivery: own, broadcast: b } : { kind: 'none' };
     },
 
     /**
      * Takes a batch (VK, Wallet) for sending. Deliveries this same job held before (a run that
      * died) come back too: for these channels a repeat is harmless (VK's random_id, pass state).
      */
-    async claimBatch(ids: string[], claim: string): Promise<{ kind: 'send'; deliveries: DeliveryDoc[]; broadcast: BroadcastDoc } | { kind: 'wait'; ms: number } | { kind: 'none' }> {
-      const first = ids[0] ? await deliveries.get(ids[0]) : null;
-      const b = first ? await repo.get(first.b) : null;
+    async claimBatch(ids: string[], claim: string, staleMs: number): Promise<{ kind: 'send'; deliveries: DeliveryDoc[]; broadcast: BroadcastDoc } | { kind: 'wait'; ms: number } | { kind: 'none' }> {
+      const first = ids[0];
+      const b = first?.includes(':') ? await repo.get(first.slice(0, first.indexOf(':'))) : null;
       if (!b || b.status !== 'sending') return { kind: 'none' };
       const wait = await waitMs(b);
       if (wait > 0) return { kind: 'wait', ms: wait };
-      const held = await deliveries.claimMany(ids, claim, clock.now());
+      const held = await deliveries.claimMany(ids, claim, clock.now(), staleMs);
       return held.length ? { kind: 'send', deliveries: held, broadcast: b } : { kind: 'none' };
     },
 
@@ -479,17 +498,17 @@ export function createBroadcastService(deps: {
      * Records the outcomes of a batch (VK, Wallet): one update per outcome, the counters moved by
      * what actually changed; members whose chat refused are marked unreachable there.
      */
-    async finishBatch(b: string, channel: BroadcastChannel, claim: string, outcomes: { d: Pick<DeliveryDoc, '_id' | 'memberId'>; outcome: DeliveryOutcome; reason: string | null }[]): Promise<void> {
-      const groups = new Map<string, { outcome: DeliveryOutcome; reason: string | null; ids: string[] }>();
+    async finishBatch(b: string, channel: BroadcastChannel, claim: string, outcomes: { d: Pick<DeliveryDoc, '_id' | 'memberId' | 'round'>; outcome: DeliveryOutcome; reason: string | null }[]): Promise<void> {
+      const groups = new Map<string, { outcome: DeliveryOutcome; reason: string | null; ds: Pick<DeliveryDoc, '_id' | 'round'>[] }>();
       for (const o of outcomes) {
         const key = `${o.outcome}\u0000${o.reason ?? ''}`;
-        const g = groups.get(key) ?? { outcome: o.outcome, reason: o.reason, ids: [] };
-        g.ids.push(o.d._id);
+        const g = groups.get(key) ?? { outcome: o.outcome, reason: o.reason, ds: [] };
+        g.ds.push(o.d);
         groups.set(key, g);
       }
       const inc: Record<string, number> = {};
       for (const g of groups.values()) {
-        const n = await deliveries.finishMany(g.ids, claim, g.outcome, g.reason, clock.now());
+        const n = await deliveries.finishMany(g.ds, claim, g.outcome, g.reason, clock.now());
         inc[`counts.${channel}.queued`] = (inc[`counts.${channel}.queued`] ?? 0) - n;
         inc[`counts.${channel}.${g.outcome}`] = (inc[`counts.${channel}.${g.outcome}`] ?? 0) + n;
       }
@@ -500,8 +519,9 @@ export function createBroadcastService(deps: {
       await maybeDone(b);
     },
 
-    async releaseBatch(ids: string[], claim: string): Promise<void> {
-      await deliveries.releaseMany(ids, claim);
+    /** Gives a batch back (nothing reached anyone: VK's 429). */
+    async releaseBatch(ds: Pick<DeliveryDoc, '_id' | 'round'>[], claim: string): Promise<void> {
+      await deliveries.releaseMany(ds, claim, clock.now());
     },
 
     /**
@@ -532,6 +552,7 @@ export function createBroadcastService(deps: {
       swept.set(id, now);
       if (swept.size > 1000) swept.delete(swept.keys().next().value ?? '');
       const before = now - stuckMs;
+      let touched = false;
       for (const channel of open) {
         let after: string | null = null;
         for (;;) {
@@ -540,22 +561,24 @@ export function createBroadcastService(deps: {
           const held = old.length ? await senders.held(channel, [...new Set(old.map((d) => d.claim))]) : new Set<string>();
           const dead = old.filter((d) => !held.has(d.claim));
           if (channel === 'telegram') {
-            for (const d of dead) if (await finish(d, d.claim, 'failed', INTERRUPTED)) out.failed++;
+            for (const d of dead) if (await finish(d, d.claim, 'failed', INTERRUPTED, true)) out.failed++;
           } else if (dead.length) {
-            const byClaim = new Map<string, string[]>();
-            for (const d of dead) byClaim.set(d.claim, [...(byClaim.get(d.claim) ?? []), d._id]);
+            const byClaim = new Map<string, DeliveryDoc[]>();
+            for (const d of dead) byClaim.set(d.claim, [...(byClaim.get(d.claim) ?? []), d]);
             // Their finished jobs go first: BullMQ ignores a job added under the id of one it still keeps,
             // and the planner hands these deliveries over again under the same batch id.
             await senders.drop(channel, [...byClaim.keys()]);
-            for (const [claim, ids] of byClaim) out.released += await deliveries.releaseMany(ids, claim);
+            for (const [claim, ds] of byClaim) out.released += await deliveries.releaseMany(ds, claim, clock.now(), true);
           }
+          touched ||= dead.length > 0;
           const last = page[page.length - 1];
           if (!last || page.length < SWEEP_PAGE) break;
           after = last._id;
         }
       }
-      // Given back: the planner hands every queued delivery of the broadcast to the senders again.
-      if (out.released > 0) await jobs?.plan(id);
+      // Given back (a release, or on the embedded store a dead run's release found recorded): the
+      // planner hands every queued delivery of the broadcast to the senders again.
+      if (touched) await jobs?.plan(id);
       return out;
     },
 
@@ -573,9 +596,9 @@ export function createBroadcastService(deps: {
       return repo.caps.prune(new Date(now - (days + CAP_MARGIN_DAYS) * DAY_MS));
     },
 
-    /** Gives a delivery back (nothing reached the chat: a 429, a server error). */
-    async release(deliveryId: string, claim: string): Promise<void> {
-      await deliveries.release(deliveryId, claim);
+    /** Gives a delivery back (nothing reached the chat: a 429, a pause, a server error). */
+    async release(d: Pick<DeliveryDoc, '_id' | 'round'>, claim: string): Promise<void> {
+      await deliveries.release(d, claim, clock.now());
     },
 
     /** The words of a broadcast for a member's language (automations have one text per language). */

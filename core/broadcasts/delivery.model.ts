@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import type { BroadcastChannel, DeliveryState } from './broadcast.types.js';
+import type { BroadcastChannel, DeliveryOutcome, DeliveryState } from './broadcast.types.js';
 
 /**
  * One recipient × channel of one broadcast. `_id` = `${broadcastId}:${channel}:${memberId}`:
@@ -19,6 +19,11 @@ export interface DeliveryDoc {
   claim: string | null;
   reason: string | null;
   at: Date;
+  /**
+   * How many times it went back to `queued` (a 429, a pause, a server error): names the claim
+   * gates of the embedded store (delivery.gates.ts); absent = 0. Unused on MongoDB.
+   */
+  round?: number;
 }
 
 const deliverySchema = new Schema<DeliveryDoc>(
@@ -33,6 +38,7 @@ const deliverySchema = new Schema<DeliveryDoc>(
     claim: { type: String, default: null },
     reason: { type: String, default: null },
     at: Date,
+    round: Number,
   },
   { collection: 'broadcast_deliveries', versionKey: false },
 );
@@ -41,6 +47,39 @@ export type DeliveryModel = Model<DeliveryDoc>;
 
 export function deliveryModel(conn: Connection): DeliveryModel {
   return (conn.models.BroadcastDelivery as DeliveryModel | undefined) ?? conn.model<DeliveryDoc>('BroadcastDelivery', deliverySchema);
+}
+
+/**
+ * A gate of the embedded store (delivery.gates.ts): `_id` = `${deliveryId}#${round}` (who sends
+ * that round) or `${deliveryId}#${round}.end` (how the round ended). Inserted once, never
+ * changed: the unique `_id` is the one atomic test FerretDB v1 answers without reading the
+ * whole collection.
+ */
+export interface GateDoc {
+  _id: string;
+  /** The job (claim) that took the gate; `cancel` for a broadcast canceled. */
+  job: string;
+  at: Date;
+  /** End gates: the round's outcome, or `queued` when it was given back. */
+  state?: DeliveryOutcome | 'queued';
+  reason?: string | null;
+}
+
+const gateSchema = new Schema<GateDoc>(
+  {
+    _id: { type: String, required: true },
+    job: { type: String, required: true },
+    at: Date,
+    state: String,
+    reason: String,
+  },
+  { collection: 'broadcast_claims', versionKey: false },
+);
+
+export type GateModel = Model<GateDoc>;
+
+export function gateModel(conn: Connection): GateModel {
+  return (conn.models.BroadcastClaim as GateModel | undefined) ?? conn.model<GateDoc>('BroadcastClaim', gateSchema);
 }
 
 export const deliveryId = (b: string, channel: BroadcastChannel | 'holdout', memberId: string): string => `${b}:${channel}:${memberId}`;

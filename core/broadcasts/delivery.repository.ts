@@ -1,19 +1,71 @@
 import type { Connection } from 'mongoose';
-import type { BroadcastChannel, DeliveryOutcome } from './broadcast.types.js';
-import { deliveryModel, type DeliveryDoc } from './delivery.model.js';
+import type { BroadcastChannel } from './broadcast.types.js';
+import { gatedTransitions, type DeliveryTransitions } from './delivery-gate.repository.js';
+import { deliveryModel, gateModel, type DeliveryDoc, type DeliveryModel } from './delivery.model.js';
 
 /** `_id` range of one broadcast's deliveries of one channel (ids are `${b}:${channel}:${member}`). */
 const range = (b: string, channel: string): { $gt: string; $lt: string } => ({ $gt: `${b}:${channel}:`, $lt: `${b}:${channel};` });
 
 /**
- * Delivery records. Every state change is one conditional update on one document, so each
- * record moves queued → sending → outcome exactly once whoever races for it.
+ * The state changes of deliveries on MongoDB: each is one conditional update on one document
+ * (an index look-up there), so each record moves queued → sending → outcome exactly once
+ * whoever races for it. FerretDB v1 reads its whole collection for such a filter, so there the
+ * gates of delivery-gate.repository.ts decide instead; they would work here too, at five
+ * commands a message instead of three, so MongoDB keeps these.
  */
-export function createDeliveryRepository(conn: Connection) {
-  const Deliveries = deliveryModel(conn);
+function guardedTransitions(Deliveries: DeliveryModel): DeliveryTransitions {
+  const get = (id: string): Promise<DeliveryDoc | null> => Deliveries.findById(id).lean<DeliveryDoc>();
+  async function releaseMany(ds: { _id: string }[], claim: string): Promise<number> {
+    if (ds.length === 0) return 0;
+    const r = await Deliveries.updateMany({ _id: { $in: ds.map((d) => d._id) }, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
+    return r.modifiedCount;
+  }
   return {
+    async claim(id, claim, at) {
+      const held = await Deliveries.findOneAndUpdate({ _id: id, state: 'queued' }, { $set: { state: 'sending', claim, at } }, { returnDocument: 'after' }).lean<DeliveryDoc>();
+      if (held) return { kind: 'held', d: held };
+      const d = await get(id);
+      return d?.state === 'sending' && d.claim === claim ? { kind: 'own', d } : null;
+    },
+    async own(id, claim) {
+      const d = await get(id);
+      return d?.state === 'sending' && d.claim === claim ? d : null;
+    },
+    async claimMany(ids, claim, at) {
+      await Deliveries.updateMany({ _id: { $in: ids }, state: 'queued' }, { $set: { state: 'sending', claim, at } });
+      return Deliveries.find({ _id: { $in: ids }, state: 'sending', claim }).lean<DeliveryDoc[]>();
+    },
+    async finish(d, claim, outcome, reason, at) {
+      const r = await Deliveries.updateOne({ _id: d._id, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
+      return r.modifiedCount === 1;
+    },
+    async finishMany(ds, claim, outcome, reason, at) {
+      if (ds.length === 0) return 0;
+      const r = await Deliveries.updateMany({ _id: { $in: ds.map((d) => d._id) }, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
+      return r.modifiedCount;
+    },
+    release: async (d, claim) => (await releaseMany([d], claim)) === 1,
+    releaseMany: (ds, claim) => releaseMany(ds, claim),
+    async settleQueued(b, channel, outcome, reason, at) {
+      const r = await Deliveries.updateMany({ _id: range(b, channel), state: 'queued' }, { $set: { state: outcome, reason, at } });
+      return r.modifiedCount;
+    },
+  };
+}
+
+/**
+ * Delivery records: planning's writes, the senders' state changes (conditional updates on
+ * MongoDB, gates on FerretDB: `guarded` as core.ts's guardedCardWrites), and the reads that
+ * page a broadcast's deliveries by `_id` range (the sweep, requeue, reports).
+ */
+export function createDeliveryRepository(conn: Connection, opts: { guarded: boolean }) {
+  const Deliveries = deliveryModel(conn);
+  const Gates = gateModel(conn);
+  const transitions = opts.guarded ? guardedTransitions(Deliveries) : gatedTransitions(Deliveries, Gates, range);
+  return {
+    ...transitions,
     init: async (): Promise<void> => {
-      await Deliveries.createIndexes();
+      await Promise.all([Deliveries.createIndexes(), Gates.createIndexes()]);
     },
     /** Which of these ids already have a record (a planning page retried). */
     async existing(ids: string[]): Promise<Set<string>> {
@@ -26,40 +78,6 @@ export function createDeliveryRepository(conn: Connection) {
     },
     get: (id: string): Promise<DeliveryDoc | null> => Deliveries.findById(id).lean<DeliveryDoc>(),
     many: (ids: string[]): Promise<DeliveryDoc[]> => Deliveries.find({ _id: { $in: ids } }).lean<DeliveryDoc[]>(),
-    /** queued → sending, for `claim` only; null when it is not queued (sent, taken by another, canceled). */
-    claim: (id: string, claim: string, at: Date): Promise<DeliveryDoc | null> =>
-      Deliveries.findOneAndUpdate({ _id: id, state: 'queued' }, { $set: { state: 'sending', claim, at } }, { returnDocument: 'after' }).lean<DeliveryDoc>(),
-    /** Claims every queued one of `ids` for `claim` (one update), returning those it now holds. */
-    async claimMany(ids: string[], claim: string, at: Date): Promise<DeliveryDoc[]> {
-      await Deliveries.updateMany({ _id: { $in: ids }, state: 'queued' }, { $set: { state: 'sending', claim, at } });
-      return Deliveries.find({ _id: { $in: ids }, state: 'sending', claim }).lean<DeliveryDoc[]>();
-    },
-    /** sending (by `claim`) → outcome; false when the claim was not held (nothing changes then). */
-    async finish(id: string, claim: string, outcome: DeliveryOutcome, reason: string | null, at: Date): Promise<boolean> {
-      const r = await Deliveries.updateOne({ _id: id, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
-      return r.modifiedCount === 1;
-    },
-    /** Many sending (by `claim`) → one outcome; returns how many moved. */
-    async finishMany(ids: string[], claim: string, outcome: DeliveryOutcome, reason: string | null, at: Date): Promise<number> {
-      if (ids.length === 0) return 0;
-      const r = await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: outcome, reason, claim: null, at } });
-      return r.modifiedCount;
-    },
-    /** Gives back every delivery `claim` holds among `ids`; returns how many. */
-    async releaseMany(ids: string[], claim: string): Promise<number> {
-      const r = await Deliveries.updateMany({ _id: { $in: ids }, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
-      return r.modifiedCount;
-    },
-    /** sending (by `claim`) → queued: nothing reached the chat (a 429, a pause). */
-    async release(id: string, claim: string): Promise<boolean> {
-      const r = await Deliveries.updateOne({ _id: id, state: 'sending', claim }, { $set: { state: 'queued', claim: null } });
-      return r.modifiedCount === 1;
-    },
-    /** Every queued delivery of a broadcast's channel becomes `outcome` (cancel); returns how many. */
-    async settleQueued(b: string, channel: BroadcastChannel, outcome: DeliveryOutcome, reason: string, at: Date): Promise<number> {
-      const r = await Deliveries.updateMany({ _id: range(b, channel), state: 'queued' }, { $set: { state: outcome, reason, at } });
-      return r.modifiedCount;
-    },
     /** How many of a broadcast's deliveries of one channel are in each of `states`. */
     async countStates(b: string, channel: BroadcastChannel, states: readonly DeliveryDoc['state'][]): Promise<Record<string, number>> {
       const out: Record<string, number> = {};

@@ -102,6 +102,16 @@ describe('fake Telegram with the real grammY client', () => {
     expect(elsewhere.status).toBe(200);
   });
 
+  it('a failure scripted for one chat answers only that chat, as many times as asked', async () => {
+    fake.failNextWith('sendMessage', 2, { error_code: 500, description: 'Internal Server Error' }, { chatId: 1011 });
+    const other = await raw(fake, 'sendMessage', { chat_id: 1012, text: 'a' });
+    const tries = [];
+    for (const text of ['b', 'c', 'd']) tries.push((await raw(fake, 'sendMessage', { chat_id: 1011, text })).status);
+    expect(other.status).toBe(200);
+    expect(tries).toEqual([500, 500, 200]);
+    expect(fake.sent(1011).map((m) => m.text)).toEqual(['d']);
+  });
+
   it('answers 429 with retry_after, which @grammyjs/auto-retry waits out and retries', async () => {
     const wire = (fake.failNext('getMe', 1, 7), await raw(fake, 'getMe'));
     expect(wire).toEqual({

@@ -148,8 +148,11 @@ export interface FakeTelegram {
   pushUpdate(update: Omit<Update, 'update_id'>): Update;
   /** The next `times` calls of `method` answer 429 with `retry_after` seconds; to a chat, calls before that time has passed answer 429 too. */
   failNext(method: string, times: number, retryAfter: number): void;
-  /** The next `times` calls of `method` answer with this error (e.g. 403, 400, 500). */
-  failNextWith(method: string, times: number, error: ApiErrorSpec): void;
+  /**
+   * The next `times` calls of `method` answer with this error (e.g. 403, 400, 500); with
+   * `chatId`, only calls to that chat count (`Infinity` times: every call to it).
+   */
+  failNextWith(method: string, times: number, error: ApiErrorSpec, opts?: { chatId?: number | string }): void;
   /** The account of this user id is deleted: sends to it answer 403 "Forbidden: user is deactivated". */
   deactivate(id: number): void;
   /** Messages sent and sends refused with 429 by `globalRate`, and the most sent within any one second. */
@@ -897,7 +900,7 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly queue: Update[] = [];
   private nextUpdateId = 100_000_001;
   private poll: HeldPoll | null = null;
-  private readonly failures = new Map<string, { remaining: number; error: ApiErrorSpec }[]>();
+  private readonly failures = new Map<string, { remaining: number; error: ApiErrorSpec; chat: string | undefined }[]>();
   /** Per method and chat: no call succeeds before this time (ms), after a 429 with retry_after. */
   private readonly floodUntil = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
@@ -988,10 +991,10 @@ class FakeTelegramServer implements FakeTelegram {
     });
   }
 
-  failNextWith(method: string, times: number, error: ApiErrorSpec): void {
+  failNextWith(method: string, times: number, error: ApiErrorSpec, opts: { chatId?: number | string } = {}): void {
     const key = method.toLowerCase();
     const list = this.failures.get(key) ?? [];
-    list.push({ remaining: times, error });
+    list.push({ remaining: times, error, chat: opts.chatId === undefined ? undefined : String(opts.chatId) });
     this.failures.set(key, list);
   }
 
@@ -1236,11 +1239,12 @@ class FakeTelegramServer implements FakeTelegram {
       const left = Math.ceil((until - Date.now()) / 1000);
       return { error_code: 429, description: `Too Many Requests: retry after ${left}`, parameters: { retry_after: left } };
     }
-    const list = this.failures.get(key);
-    const head = list?.[0];
-    if (!list || !head) return undefined;
+    const list = this.failures.get(key) ?? [];
+    const at = list.findIndex((f) => f.chat === undefined || f.chat === chat);
+    const head = list[at];
+    if (!head) return undefined;
     head.remaining--;
-    if (head.remaining <= 0) list.shift();
+    if (head.remaining <= 0) list.splice(at, 1);
     const retryAfter = head.error.parameters?.retry_after;
     if (floodKey && head.error.error_code === 429 && typeof retryAfter === 'number') this.floodUntil.set(floodKey, Date.now() + retryAfter * 1000);
     return head.error;

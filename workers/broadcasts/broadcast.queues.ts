@@ -26,8 +26,17 @@ export const jobIdOf = (deliveryId: string): string => deliveryId.replaceAll(':'
 /** A batch's job id: the same deliveries handed over again are the same job. */
 export const batchJobId = (channel: string, ids: string[]): string => `${channel}.${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}`;
 
-/** Completed send jobs go at once, so a delivery handed over again (a resume) is queued again. */
-const SEND_JOB = { removeOnComplete: true, removeOnFail: 5000 };
+/** Runs of a send job: a server error (Telegram's 5xx) is tried again this many times in all, then counted failed. */
+export const SEND_ATTEMPTS = 5;
+/** The send workers' backoff strategy (broadcast.worker.ts): the pause after a server error, doubling. */
+export const SEND_BACKOFF = 'broadcast-send';
+
+/**
+ * Finished send jobs go at once, failed ones too: BullMQ ignores a job added under the id of one
+ * it keeps, and the planner hands a delivery still queued (a resume, the tick, the sweep) over
+ * again under the same job id. A failure is in the worker's log (`broadcast job failed`).
+ */
+const SEND_JOB = { removeOnComplete: true, removeOnFail: true, attempts: SEND_ATTEMPTS, backoff: { type: SEND_BACKOFF } };
 
 /** Hands planned work to the channel queues; the job ids make a repeated hand-over a no-op while a job waits. */
 export function enqueueWork(queues: QueueFactory, work: PlanWork): Promise<unknown> {

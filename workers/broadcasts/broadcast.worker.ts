@@ -11,7 +11,7 @@ import type { BroadcastMessage, BroadcastSenders } from '../../infra/broadcast-d
 import type { Logger } from '../../infra/logger.js';
 import type { QueueFactory } from '../../infra/queue.factory.js';
 import type { Redis } from '../../infra/redis.js';
-import { BROADCAST_QUEUES, broadcastJobsClient, deliveryBatch, enqueueWork, oneDelivery, planJob } from './broadcast.queues.js';
+import { BROADCAST_QUEUES, SEND_BACKOFF, broadcastJobsClient, deliveryBatch, enqueueWork, oneDelivery, planJob } from './broadcast.queues.js';
 
 export interface BroadcastWorkerOptions {
   /** Telegram messages per second, all workers together (BullMQ's global limiter); default 25. */
@@ -33,12 +33,12 @@ export interface BroadcastWorkerOptions {
    * (a long HTTP timeout) is never taken for a dead one.
    */
   stuckMs: number;
+  /** The pause before a send job's second run after a server error, doubled for each later run (SEND_ATTEMPTS in all). */
+  retryMs: number;
 }
 
-export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000, stuckMs: 300_000 };
+export const DEFAULT_BROADCAST_OPTIONS: BroadcastWorkerOptions = { telegramRate: 25, vkRate: 20, stallMs: 30_000, recheckMs: 60_000, pageSize: 1000, tickMs: 5000, stuckMs: 300_000, retryMs: 3000 };
 
-/** Attempts of a send job for server errors before its delivery is counted failed. */
-const SEND_ATTEMPTS = 5;
 /** A job in these states will not run again: whatever delivery it holds is nobody's. */
 const GONE = new Set(['completed', 'failed', 'unknown']);
 /** Automations run once an hour (the sweep runs every tick). */
@@ -68,10 +68,13 @@ const messageOf = (core: Core, b: BroadcastDoc, lang: DeliveryDoc['lang']): Broa
  * deliveries a dead worker left `sending`, hands active broadcasts to the planner, and hourly
  * prunes old frequency-cap records and runs the automations.
  *
- * Never twice: each delivery is claimed (queued → sending under the job's id) in one atomic
- * update before it is sent. A job that finds its own claim on a delivery ran before and died
+ * Never twice: each delivery is claimed (queued → sending under the job's id) before it is
+ * sent, by one conditional update on MongoDB or a unique insert on FerretDB (core/broadcasts/
+ * delivery-gate.repository.ts). A job that finds its own claim on a delivery ran before and died
  * mid-send: for Telegram, which has no idempotency key, it is counted failed ("interrupted"),
- * never sent again; VK (random_id) and Wallet (state) simply send again.
+ * never sent again; VK (random_id) and Wallet (state) simply send again. A server error is
+ * tried again by BullMQ (SEND_ATTEMPTS, backoff `retryMs`), the delivery given back meanwhile;
+ * on the last attempt it is counted failed.
  * Never waits inside a job: a 429 pauses the whole queue (worker.rateLimit + RateLimitError),
  * quiet hours and schedules put the job back (moveToDelayed).
  */
@@ -82,6 +85,8 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
   const broadcasts = core.broadcasts;
   broadcasts.useJobs(broadcastJobsClient(queues, o.recheckMs));
   const lock = { lockDuration: o.stallMs, stalledInterval: o.stallMs };
+  // Send jobs' retries (SEND_JOB): 3, 6, 12, 24 s with the default retryMs, about 45 s for a server to come back.
+  const retries = { settings: { backoffStrategy: (attemptsMade: number, type?: string) => (type === SEND_BACKOFF ? o.retryMs * 2 ** Math.max(0, attemptsMade - 1) : 0) } };
 
   async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
     if (!token) throw new Error('no job token');
@@ -122,7 +127,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       if (c.kind === 'wait') return later(job, token, c.ms);
       if (c.kind === 'interrupted') {
         // The crash window: this job's previous run took the delivery and never said how it went.
-        await broadcasts.finish(c.delivery, claim, 'failed', INTERRUPTED);
+        await broadcasts.finish(c.delivery, claim, 'failed', INTERRUPTED, true);
         return;
       }
       const send = senders.telegram;
@@ -133,16 +138,18 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       // Jobs already running when a 429 came must not send either: the pause is shared through Redis.
       const paused = await deps.redis.pttl(pauseKey);
       if (paused > 0) {
-        await broadcasts.release(id, claim);
+        await broadcasts.release(c.delivery, claim);
         await telegramQueue.rateLimit(paused);
         throw Worker.RateLimitError();
       }
       const r = await send(c.delivery.to, messageOf(core, c.broadcast, c.delivery.lang));
-      if (r.status !== 'retry') {
-        await broadcasts.finish(c.delivery, claim, r.status, r.status === 'sent' ? null : r.reason);
+      // A server error on the job's last attempt: counted failed (it holds the delivery still).
+      const last = r.status === 'retry' && !r.global && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (r.status !== 'retry' || last) {
+        await broadcasts.finish(c.delivery, claim, r.status === 'retry' ? 'failed' : r.status, r.status === 'sent' ? null : r.reason);
         return;
       }
-      await broadcasts.release(id, claim);
+      await broadcasts.release(c.delivery, claim);
       if (r.global) {
         // Telegram throttles the bot: every worker of this queue pauses, nothing waits in a job.
         log.warn({ retryAfterMs: r.afterMs }, 'telegram: 429, pausing broadcast sends');
@@ -150,13 +157,10 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
         await telegramQueue.rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
-      if (job.attemptsMade + 1 >= SEND_ATTEMPTS) {
-        if ((await broadcasts.claim(id, claim)).kind === 'send') await broadcasts.finish(c.delivery, claim, 'failed', r.reason);
-        return;
-      }
+      // BullMQ runs the job again after the send backoff (SEND_JOB); the delivery waits queued.
       throw new Error(`telegram: ${r.reason}`);
     },
-    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: evenly(o.telegramRate), ...lock },
+    { concurrency: Math.max(1, Math.min(20, o.telegramRate)), limiter: evenly(o.telegramRate), ...lock, ...retries },
   );
 
   const vk = queues.worker(
@@ -164,7 +168,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     async (job: Job, token?: string) => {
       const { ids } = parse(deliveryBatch, job.data);
       const claim = job.id ?? ids[0] ?? 'vk';
-      const c = await broadcasts.claimBatch(ids, claim);
+      const c = await broadcasts.claimBatch(ids, claim, o.stuckMs);
       if (c.kind === 'none') return;
       if (c.kind === 'wait') return later(job, token, c.ms);
       const b = c.broadcast;
@@ -176,7 +180,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       const lang = c.deliveries[0]?.lang ?? 'ru';
       const r = await send(c.deliveries.map((d) => d.to), messageOf(core, b, lang), vkRandomId(b._id));
       if (!(r instanceof Map)) {
-        await broadcasts.releaseBatch(ids, claim);
+        await broadcasts.releaseBatch(c.deliveries, claim);
         await queues.queue(BROADCAST_QUEUES.vk).rateLimit(r.afterMs);
         throw Worker.RateLimitError();
       }
@@ -187,7 +191,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       });
       await broadcasts.finishBatch(b._id, 'vk', claim, outcomes);
     },
-    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: evenly(o.vkRate), ...lock },
+    { concurrency: Math.max(1, Math.min(10, o.vkRate)), limiter: evenly(o.vkRate), ...lock, ...retries },
   );
 
   const wallet = queues.worker(
@@ -195,7 +199,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
     async (job: Job, token?: string) => {
       const { ids } = parse(deliveryBatch, job.data);
       const claim = job.id ?? ids[0] ?? 'wallet';
-      const c = await broadcasts.claimBatch(ids, claim);
+      const c = await broadcasts.claimBatch(ids, claim, o.stuckMs);
       if (c.kind === 'none') return;
       if (c.kind === 'wait') return later(job, token, c.ms);
       const b = c.broadcast;
@@ -207,7 +211,7 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       await deps.wallet.setOffer({ kind: 'cards', numbers: c.deliveries.map((d) => d.to) }, walletOffer(broadcasts.textFor(b, c.deliveries[0]?.lang ?? 'ru')));
       await broadcasts.finishBatch(b._id, 'wallet', claim, c.deliveries.map((d) => ({ d, outcome: 'sent', reason: null })));
     },
-    { concurrency: 1, ...lock },
+    { concurrency: 1, ...lock, ...retries },
   );
 
   // The sweep's view of the send queues: which claims (job ids) a job still holds.
@@ -238,8 +242,9 @@ export async function startBroadcastWorkers(deps: { core: Core; queues: QueueFac
       for (const id of await broadcasts.active()) {
         const swept = await broadcasts.sweep(id, senderJobs, o.stuckMs);
         if (swept.failed + swept.released > 0) log.warn({ broadcastId: id, ...swept }, 'deliveries left sending by a dead worker were settled');
-        // Counters a dead worker left behind are recounted; then the planner takes the rest.
-        if (!(await broadcasts.reconcile(id))) await jobs.plan(id);
+        // Counters a dead worker left behind are recounted; then the planner takes the rest. Only
+        // once nothing has moved for a stall interval: both read the broadcast's deliveries.
+        if ((await broadcasts.stalled(id, o.stallMs)) && !(await broadcasts.reconcile(id))) await jobs.plan(id);
       }
       const pruned = await broadcasts.pruneCaps();
       if (pruned) log.info({ pruned }, 'frequency-cap records past the window deleted');
