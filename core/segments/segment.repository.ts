@@ -34,9 +34,14 @@ export function createSegmentRepository(conn: Connection) {
       return (await Segments.deleteOne({ _id: id })).deletedCount === 1;
     },
 
-    /** Name, phone, card and status of the members of a page of audience documents. */
-    contacts(ids: AudienceDoc['_id'][]): Promise<MemberDoc[]> {
-      return Members.find({ _id: { $in: ids } }, { name: 1, phone: 1, cardNumber: 1, status: 1 }).lean<MemberDoc[]>().exec();
+    /**
+     * Name, phone, card and status of the members of a page of audience documents: one look-up
+     * by `_id` each (a page is at most 500). FerretDB v1 reads the whole members collection for
+     * an `$in`, and uses its index only for `{_id}` alone.
+     */
+    async contacts(ids: AudienceDoc['_id'][]): Promise<MemberDoc[]> {
+      const found = await Promise.all(ids.map((id) => Members.findById(id, { name: 1, phone: 1, cardNumber: 1, status: 1 }).lean<MemberDoc>().exec()));
+      return found.filter((m): m is MemberDoc => m !== null);
     },
   };
 }
