@@ -65,9 +65,14 @@ describe('a broadcast to a few hundred members across channels', () => {
     const vkCalls = env.vk.calls.filter((c) => c.method === 'messages.send');
     expect(vkCalls.length).toBeGreaterThanOrEqual(2);
     for (const c of vkCalls) expect(String(c.params.peer_ids).split(',').length).toBeLessThanOrEqual(100);
-    // Never above Telegram's limit. Sends start one per 40 ms; on a starved CI machine a few may
-    // still arrive bunched, but the fixed one-second windows this replaced drew 6 refusals here.
-    expect(env.tg.sendStats().refused429).toBeLessThanOrEqual(1);
+    // At the configured rate (25/s here): sends start one per 40 ms, so the delivered rate over the
+    // broadcast stays at or under it. On a starved machine a few may still arrive bunched and be
+    // refused (each refusal honoured: every chat above got its message once); the fixed one-second
+    // windows this replaced drew 6 to 11 refusals on this test.
+    const at = env.tg.sent().filter((m) => m.method === 'sendMessage').map((m) => m.at).sort((x, y) => x - y);
+    const rate = (at.length - 1) / (((at[at.length - 1] ?? 0) - (at[0] ?? 0)) / 1000);
+    expect(rate).toBeLessThanOrEqual(25 * 1.05);
+    expect(env.tg.sendStats().refused429).toBeLessThanOrEqual(3);
 
     // The chats that refused are unreachable now: the next broadcast skips them.
     const next = await env.t.core.broadcasts.create({ text: 'Второе', audience: { kind: 'cards', numbers: [] as string[] }, channels: ['telegram'] }).catch((e: unknown) => e);
