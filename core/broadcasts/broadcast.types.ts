@@ -94,3 +94,8 @@ export interface RenderedMessage {
   vk: { text: string; buttons: string[] };
   wallet: { offer: string };
 }
+
+/** Where the service hands a broadcast to be planned (the worker role's queue); set by the runtime. */
+export interface BroadcastJobs {
+  plan(broadcastId: string, delayMs?: number): Promise<void>;
+}
