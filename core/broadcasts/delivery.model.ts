@@ -21,7 +21,7 @@ export interface DeliveryDoc {
   at: Date;
   /**
    * How many times it went back to `queued` (a 429, a pause, a server error): names the claim
-   * gates of the embedded store (delivery.gates.ts); absent = 0. Unused on MongoDB.
+   * gates of the embedded store (delivery-gate.repository.ts); absent = 0. Unused on MongoDB.
    */
   round?: number;
 }
@@ -50,7 +50,7 @@ export function deliveryModel(conn: Connection): DeliveryModel {
 }
 
 /**
- * A gate of the embedded store (delivery.gates.ts): `_id` = `${deliveryId}#${round}` (who sends
+ * A gate of the embedded store (delivery-gate.repository.ts): `_id` = `${deliveryId}#${round}` (who sends
  * that round) or `${deliveryId}#${round}.end` (how the round ended). Inserted once, never
  * changed: the unique `_id` is the one atomic test FerretDB v1 answers without reading the
  * whole collection.
