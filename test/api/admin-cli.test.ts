@@ -1,38 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../core/core.js';
 import { freePort } from '../../infra/child.process.js';
 import type { Connection } from '../../infra/mongo.js';
+import { runAdminCli as admin } from '../helpers/cli.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
 import { serverUrls, TEST_PHONE_SECRET, testMongo, uniqueName } from '../helpers/env.js';
-
-const root = resolve(import.meta.dirname, '../..');
-
-/** Runs `npm run admin -- …` (the same command line) with exactly `env`. */
-function admin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', DATA_DIR: mkdtempSync(join(tmpdir(), 'loyalty-cli-')), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`admin ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-    }, 40_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 const keyIn = (stdout: string): string => {
   const key = /^\s+(sk_[\w-]+)$/m.exec(stdout)?.[1];

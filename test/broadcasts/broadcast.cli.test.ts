@@ -1,13 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../infra/child.process.js';
+import { runAdminCli, type CliResult } from '../helpers/cli.js';
 import { TEST_PHONE_SECRET } from '../helpers/env.js';
 import { broadcastEnv, member, type BroadcastEnv } from './broadcast.fixture.js';
 
-const root = resolve(import.meta.dirname, '../..');
 let env: BroadcastEnv;
 
 beforeAll(async () => {
@@ -18,39 +14,10 @@ afterAll(async () => {
   await env.close();
 });
 
-function admin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return freePort().then(
-    (port) =>
-      new Promise((done, fail) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
-          cwd: root,
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOME: process.env.HOME ?? '',
-            LOG_LEVEL: 'warn',
-            DATA_DIR: mkdtempSync(join(tmpdir(), 'loyalty-cli-')),
-            MONGODB_URL: inject('mongoUrl'),
-            MONGODB_DB: env.t.conn.name,
-            PHONE_HASH_SECRET: TEST_PHONE_SECRET,
-            HOST: '127.0.0.1',
-            PORT: String(port),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          fail(new Error(`admin ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-        }, 60_000);
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          done({ code, stdout, stderr });
-        });
-      }),
-  );
+/** `npm run admin -- …` against this file's database, with its own HTTP port. */
+async function admin(args: string[]): Promise<CliResult> {
+  const port = await freePort();
+  return runAdminCli(args, { MONGODB_URL: inject('mongoUrl'), MONGODB_DB: env.t.conn.name, PHONE_HASH_SECRET: TEST_PHONE_SECRET, HOST: '127.0.0.1', PORT: String(port) }, { timeoutMs: 60_000 });
 }
 
 describe('npm run admin -- broadcast:send', () => {

@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axe, launchBrowser, screenshot, watch } from './browser.js';
+import { axe, launchBrowser, screenshot, signIn as signInAs, watch } from './browser.js';
 import { startBroadcastDelivery } from './panel.broadcast-env.js';
-import { PASSWORD, startPanelApp, type PanelApp } from './panel.fixture.js';
+import { startPanelApp, type PanelApp } from './panel.fixture.js';
 
 let t: PanelApp;
 let delivery: Awaited<ReturnType<typeof startBroadcastDelivery>>;
@@ -21,14 +21,7 @@ afterAll(async () => {
   await t.close();
 });
 
-async function signIn(page: Page, email: string): Promise<void> {
-  await browser.context.clearCookies();
-  await page.goto(`${origin}/admin/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Пароль').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Войти' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/admin/login'));
-}
+const signIn = (page: Page, email: string): Promise<void> => signInAs(browser.context, page, origin, email);
 
 describe('the broadcasts pages in a browser', () => {
   it('a marketer composes a broadcast to a segment, sees the live count, sends it and follows it to done', async () => {

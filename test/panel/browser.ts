@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PASSWORD } from './panel.fixture.js';
 // @ts-expect-error -- a plain .mjs script without types (also run by npm's pretest and .ci/run)
 import { CHROMIUM, installChromium } from '../../scripts/install-chromium.mjs';
 
@@ -71,4 +72,14 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Signs in as `email` with the fixture's password (one browser profile a run: the previous user's cookies go first). */
+export async function signIn(context: BrowserContext, page: Page, origin: string, email: string): Promise<void> {
+  await context.clearCookies();
+  await page.goto(`${origin}/admin/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Пароль').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Войти' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/admin/login'));
 }

@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMember } from '../helpers/core.js';
-import { axe, launchBrowser, screenshot, watch } from './browser.js';
-import { PASSWORD, startPanelApp, type PanelApp } from './panel.fixture.js';
+import { axe, launchBrowser, screenshot, signIn as signInAs, watch } from './browser.js';
+import { startPanelApp, type PanelApp } from './panel.fixture.js';
 
 let t: PanelApp;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -20,15 +20,7 @@ afterAll(async () => {
 
 const digits = (s: string | null): string => (s ?? '').replace(/\D/g, '');
 
-/** Signs in as `email` (one browser profile for the run: the previous user's cookies go first). */
-async function signIn(page: Page, email: string): Promise<void> {
-  await browser.context.clearCookies();
-  await page.goto(`${origin}/admin/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Пароль').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Войти' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/admin/login'));
-}
+const signIn = (page: Page, email: string): Promise<void> => signInAs(browser.context, page, origin, email);
 
 describe('the panel in a browser', () => {
   it('signs in, finds a member by card number and adjusts their points with a reason', async () => {
