@@ -100,7 +100,9 @@ export function createDailyStats(deps: { repo: DailyStatsRepository; timeZone: s
     rollup,
 
     /** Rolls up before a report when that is cheap, else in the background (see above). */
-    fresh: (): Promise<void> => refresher.fresh(),
+    fresh: async (): Promise<void> => {
+      await refresher.fresh();
+    },
 
     /** Sums of the days `from`..`to` (shop days, inclusive). Call rollup() first for up-to-date sums. */
     async sum(from: string, to: string): Promise<DailyValues> {

@@ -40,8 +40,8 @@ export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: 
   // The counts of the last version read, kept in memory: a report reads the small meta document
   // and the counts only when another pass has written new ones.
   let cached: { version: string; data: CountsData } | null = null;
-  const load = async (): Promise<{ at: Date; data: CountsData } | null> => {
-    const meta = await deps.repo.meta();
+  const load = async (known?: { at: Date; version: string } | null): Promise<{ at: Date; data: CountsData } | null> => {
+    const meta = known ?? (await deps.repo.meta());
     if (!meta) return null;
     if (cached?.version !== meta.version) {
       // Written only by recount() below, in this shape.
@@ -125,8 +125,9 @@ export function createMemberCounts(deps: { repo: MemberCountsRepository; clock: 
   return {
     /** The counts, as fresh as their cost allows (see refresher.ts). */
     async get() {
-      await refresher.fresh();
-      const s = await load();
+      // The meta the freshness check read is current unless it waited for a new count.
+      const seen = await refresher.fresh();
+      const s = await load(seen);
       return s ? view(s.at, s.data) : view(deps.clock.now(), { total: 0, buyers: 0, days: {}, tookMs: 0 });
     },
     /** Counts again now (the worker's schedule; after an import). */

@@ -6,10 +6,10 @@
  * the read gets the figures as they are, with their date. The worker also refreshes them on a
  * schedule, so a large shop's figures are never older than that schedule plus one refresh.
  */
-export function createRefresher(opts: {
+export function createRefresher<M extends { at: Date; tookMs: number }>(opts: {
   run(): Promise<void>;
   /** When the figures were last computed and how long that took; null before the first time. */
-  last(): Promise<{ at: Date; tookMs: number } | null>;
+  last(): Promise<M | null>;
   liveUnderMs: number;
   staleAfterMs: number;
   now(): Date;
@@ -21,11 +21,18 @@ export function createRefresher(opts: {
       running = null;
     }));
   return {
-    /** Makes the figures as fresh as their cost allows (see above). */
-    async fresh(): Promise<void> {
+    /**
+     * Makes the figures as fresh as their cost allows (see above). Returns what `last()` said when
+     * the read does not wait for a run (the caller need not read it again), null when it waited.
+     */
+    async fresh(): Promise<M | null> {
       const last = await opts.last();
-      if (!last || last.tookMs < opts.liveUnderMs) return start();
+      if (!last || last.tookMs < opts.liveUnderMs) {
+        await start();
+        return null;
+      }
       if (opts.now().getTime() - last.at.getTime() > opts.staleAfterMs) start().catch(opts.onBackgroundError);
+      return last;
     },
     /** Recomputes now (the worker's schedule, tests). */
     now: start,
