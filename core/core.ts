@@ -79,9 +79,11 @@ export interface CoreDeps {
   ledgerHooks?: LedgerHooks;
   settingsCacheMs?: number;
   /**
-   * Whether card writes may carry a `version` guard, and broadcast deliveries change state by
-   * conditional updates. True on MongoDB; false on FerretDB v1, which reads a whole collection for
-   * any filter beyond `_id` (docs/ledger.md, "FerretDB"; core/broadcasts/delivery-gate.repository.ts).
+   * Whether the store answers filters and sorts from indexes (MongoDB: true) or only `{_id}`
+   * alone (FerretDB v1: false, it reads the whole collection otherwise). It decides the card
+   * writes' `version` guard (docs/ledger.md, "FerretDB"), how broadcast deliveries change state
+   * (core/broadcasts/delivery-gate.repository.ts), the counters copy's write, the member list
+   * and name search, and how segment pages read the audience (README, "On FerretDB v1").
    */
   guardedCardWrites?: boolean;
   /** How long a till operation may wait for its card before answering card_busy (ms). */
@@ -100,6 +102,8 @@ export interface CoreDeps {
 
 export function createCore(deps: CoreDeps) {
   const clock = deps.clock ?? systemClock;
+  // MongoDB answers filters from indexes; FerretDB v1 only `{_id}` alone (see guardedCardWrites).
+  const indexed = deps.guardedCardWrites ?? true;
   const settingsRepo = createSettingsRepository(deps.conn, { clock, ...(deps.settingsCacheMs !== undefined ? { cacheMs: deps.settingsCacheMs } : {}) });
   const settings = () => settingsRepo.current();
   const outbox = createOutbox({ conn: deps.conn, clock });
@@ -107,7 +111,7 @@ export function createCore(deps: CoreDeps) {
   // which a worker's relay delivers. A full runtime switches to the queues once Redis is up.
   let sink: EventSink = deps.events ?? { publish: (events) => outbox.addMany(events) };
   const ledger = createLedger({
-    repo: createLedgerRepository(deps.conn, { guardedCardWrites: deps.guardedCardWrites ?? true }),
+    repo: createLedgerRepository(deps.conn, { guardedCardWrites: indexed }),
     settings,
     clock,
     events: { publish: (events) => sink.publish(events) },
@@ -132,7 +136,7 @@ export function createCore(deps: CoreDeps) {
     clock,
   });
   // The embedded store's member list and name search (FerretDB v1 cannot sort or filter by index).
-  const listing = createMemberListing(createMemberRecentRepository(deps.conn, { enabled: !(deps.guardedCardWrites ?? true) }));
+  const listing = createMemberListing(createMemberRecentRepository(deps.conn, { enabled: !indexed }));
   const members = createMemberService({ models: memberModelSet, registry, bonuses, ledger, cards, settings, clock, listing });
   const stores = createStoreRepository(deps.conn, { clock });
   const wallets = walletModels(deps.conn);
@@ -156,8 +160,8 @@ export function createCore(deps: CoreDeps) {
   const insight = createInsight({
     repos: {
       daily: createDailyStatsRepository(deps.conn),
-      memberStats: createMemberStatsRepository(deps.conn, { guarded: deps.guardedCardWrites ?? true }),
-      audience: createAudienceRepository(deps.conn, { unsorted: !(deps.guardedCardWrites ?? true) }),
+      memberStats: createMemberStatsRepository(deps.conn, { guarded: indexed }),
+      audience: createAudienceRepository(deps.conn, { unsorted: !indexed }),
       segments: createSegmentRepository(deps.conn),
       reports: createReportsRepository(deps.conn),
       memberCounts: createMemberCountsRepository(deps.conn),
@@ -174,7 +178,7 @@ export function createCore(deps: CoreDeps) {
     partnerNames: () => partners.list(),
   });
   const broadcasts = createBroadcasts({
-    repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn, { guarded: deps.guardedCardWrites ?? true }), recipients: createRecipientRepository(deps.conn) },
+    repos: { broadcasts: createBroadcastRepository(deps.conn), deliveries: createDeliveryRepository(deps.conn, { guarded: indexed }), recipients: createRecipientRepository(deps.conn) },
     segments: insight.segments, settings, clock, timeZone: deps.timeZone ?? 'Europe/Moscow' });
   const userRepo = createUserRepository(deps.conn);
   const users = createUserService({ repo: userRepo, storeExists: async (id) => /^[a-f0-9]{24}$/.test(id) && (await stores.findById(id)) !== null });
