@@ -136,11 +136,13 @@ export function createPassStore(deps: PassStoreDeps) {
     if (!doc.stateHash || !doc.state) throw new Error(`pass ${doc._id} has no state yet`);
     const hash = doc.stateHash;
     const state = doc.state;
-    const cached = await deps.cache.get(doc._id, hash);
-    if (cached) return cached;
+    // The cache look-up is inside the shared promise: a caller that missed the cache just before
+    // another's signing finished would otherwise find no signing under way and sign again.
     let pending = signing.get(hash);
     if (!pending) {
       pending = (async () => {
+        const cached = await deps.cache.get(doc._id, hash);
+        if (cached) return cached;
         const design = await deps.templates.designFor(doc.templateId);
         const logo = design.logoPng ? Buffer.from(design.logoPng, 'base64') : null;
         // The strip the state names (content-addressed): the one its hash was computed with.
